@@ -1,0 +1,162 @@
+"""One Settings object, built from flags and CHAT_* environment variables, validated once.
+
+Each option is declared once in OPTIONS: its flag, its environment variable, its default and
+its help text side by side. The CLI builds its flags from this table, so `--port` and
+`CHAT_PORT` cannot drift apart.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, fields, replace
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
+
+
+class ConfigError(ValueError):
+    """A setting is invalid; the message says which and why."""
+
+
+@dataclass(frozen=True, slots=True)
+class Option:
+    name: str
+    type: type
+    default: Any
+    help: str
+
+    @property
+    def envvar(self) -> str:
+        return "CHAT_" + self.name.upper()
+
+    @property
+    def flag(self) -> str:
+        return "--" + self.name.replace("_", "-")
+
+
+OPTIONS: tuple[Option, ...] = (
+    Option("host", str, "127.0.0.1", "Interface to listen on."),
+    Option("port", int, 8000, "TCP port to listen on."),
+    Option("workers", int, 1, "Number of server processes sharing the port."),
+    Option("redis_url", str, "", "Redis URL (redis://, rediss://, unix://). Empty: start the "
+           "embedded redis-server with its data in --data-dir."),
+    Option("data_dir", str, "./chat-data", "Where the embedded Redis keeps its append-only file."),
+    Option("appendfsync", str, "always", "Embedded Redis fsync policy: 'always' (no acked "
+           "message is lost on a crash) or 'everysec' (faster; up to ~1 s may be lost)."),
+    Option("secret", str, "", "HMAC secret for visitor tokens. Empty: one is generated once and "
+           "kept in Redis, shared by all processes."),
+    Option("public_url", str, "", "The URL agents open the console at (its origin is the only "
+           "one allowed on /ws/v1/agent). Empty: the Host the request came to."),
+    Option("grace_seconds", float, 60.0, "How long a disconnected agent keeps their chats."),
+    Option("queue_hold_seconds", float, 120.0, "How long a shopper who left keeps their place "
+           "in the queue before the conversation is marked abandoned."),
+    Option("session_hours", float, 12.0, "How long an agent's login session lasts."),
+    Option("rate_per_second", float, 20.0, "Frames a socket may send per second (sustained)."),
+    Option("rate_burst", int, 60, "Frames a socket may send in a burst."),
+    Option("send_queue", int, 512, "Frames queued for a socket before it counts as a slow "
+           "reader and is closed (1013)."),
+    Option("sweep_seconds", float, 1.0, "Period of the backstop sweeper (presence, grace, "
+           "abandoned queue places, queue service)."),
+    Option("log_level", str, "info", "Log level: debug, info, warning, error."),
+)  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    host: str = "127.0.0.1"
+    port: int = 8000
+    workers: int = 1
+    redis_url: str = ""
+    data_dir: str = "./chat-data"
+    appendfsync: str = "always"
+    secret: str = ""
+    public_url: str = ""
+    grace_seconds: float = 60.0
+    queue_hold_seconds: float = 120.0
+    session_hours: float = 12.0
+    rate_per_second: float = 20.0
+    rate_burst: int = 60
+    send_queue: int = 512
+    sweep_seconds: float = 1.0
+    log_level: str = "info"
+
+    def validated(self) -> Settings:
+        """Return self if every setting is valid, else raise ConfigError naming it."""
+        _require(1 <= self.port <= 65535, "port", self.port, "must be 1..65535")
+        _require(1 <= self.workers <= 64, "workers", self.workers, "must be 1..64")
+        _require(
+            self.appendfsync in ("always", "everysec"),
+            "appendfsync",
+            self.appendfsync,
+            "must be 'always' or 'everysec'",
+        )
+        if self.redis_url:
+            scheme = urlparse(self.redis_url).scheme
+            _require(
+                scheme in ("redis", "rediss", "unix"),
+                "redis_url",
+                self.redis_url,
+                "must start with redis://, rediss:// or unix://",
+            )
+        for name in (
+            "grace_seconds",
+            "queue_hold_seconds",
+            "session_hours",
+            "rate_per_second",
+            "sweep_seconds",
+        ):
+            _require(getattr(self, name) > 0, name, getattr(self, name), "must be > 0")
+        _require(self.rate_burst >= 1, "rate_burst", self.rate_burst, "must be >= 1")
+        _require(self.send_queue >= 8, "send_queue", self.send_queue, "must be >= 8")
+        _require(
+            self.log_level in ("debug", "info", "warning", "error"),
+            "log_level",
+            self.log_level,
+            "must be debug, info, warning or error",
+        )
+        if self.public_url:
+            _require(
+                urlparse(self.public_url).scheme in ("http", "https"),
+                "public_url",
+                self.public_url,
+                "must be an http:// or https:// URL",
+            )
+        return self
+
+    @property
+    def data_path(self) -> Path:
+        return Path(self.data_dir).expanduser().resolve()
+
+    def to_env(self) -> dict[str, str]:
+        """The CHAT_* variables that rebuild these settings (for worker processes)."""
+        return {opt.envvar: str(getattr(self, opt.name)) for opt in OPTIONS}
+
+
+def from_env(env: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
+    """Settings from CHAT_* variables (and explicit overrides), validated."""
+    env = os.environ if env is None else env
+    values: dict[str, Any] = {}
+    for opt in OPTIONS:
+        if opt.envvar in env:
+            values[opt.name] = convert(opt, env[opt.envvar])
+    values.update({k: v for k, v in overrides.items() if v is not None})
+    return replace(Settings(), **values).validated()
+
+
+def convert(opt: Option, raw: str) -> Any:
+    try:
+        return opt.type(raw)
+    except ValueError:
+        raise ConfigError(
+            f"{opt.envvar}={raw!r}: must be {'a number' if opt.type is not str else 'text'}"
+        ) from None
+
+
+def _require(ok: bool, name: str, value: object, rule: str) -> None:
+    if not ok:
+        opt = next(o for o in OPTIONS if o.name == name)
+        raise ConfigError(f"{opt.flag} / {opt.envvar} = {value!r}: {rule}")
+
+
+assert [(f.name, f.default) for f in fields(Settings)] == [(o.name, o.default) for o in OPTIONS]

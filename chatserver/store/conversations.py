@@ -1,0 +1,247 @@
+"""Conversations and their queues: create, assign, close, transfer, hand back, abandon.
+
+Every state change is one Lua script; the loops here only choose which script to run next
+(e.g. keep assigning the head of a queue while agents have room).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from redis.asyncio import Redis
+
+from chatserver.core.model import Conversation, ConversationState, check_priority
+from chatserver.store import keys
+from chatserver.store.scripts import Scripts
+
+_RETRIES = 20
+
+
+@dataclass(frozen=True, slots=True)
+class Assignment:
+    conversation_id: str
+    agent: str
+    department: str
+
+
+@dataclass(frozen=True, slots=True)
+class QueueSnapshot:
+    """What a department's wait estimate needs: its queue, and its agents' slots."""
+
+    queued: tuple[str, ...]
+    free_slots: int
+    total_slots: int
+    avg_handle_seconds: float | None
+
+
+class Conflict(Exception):
+    """A conversation changed under us more times than we retry: the caller reports it."""
+
+
+class Conversations:
+    def __init__(self, redis: Redis, scripts: Scripts) -> None:
+        self._redis = redis
+        self._scripts = scripts
+
+    async def create(self, conv: Conversation) -> bool:
+        """Create a queued conversation (once per id). Returns False if it existed already."""
+        check_priority(conv.priority)
+        fields: list[str | int] = [
+            "id", conv.id,
+            "site", conv.site,
+            "department", conv.department,
+            "visitor", conv.visitor,
+            "customer", conv.customer,
+            "customer_key", conv.customer or f"v:{conv.visitor}",
+        ]  # fmt: skip
+        for name, value in conv.extra.items():
+            fields += [f"x:{name}", value]
+        keys_ = keys.site_keys(conv.site) + [
+            keys.queue(conv.site, conv.department),
+            keys.conversation(conv.site, conv.id),
+            keys.visitor_convs(conv.site, conv.visitor),
+        ]
+        args = [conv.id, conv.created_ms, conv.priority, *fields]
+        return bool(await self._scripts.call("enqueue", keys_, args))
+
+    async def get(self, site: str, conversation_id: str) -> Conversation | None:
+        raw = await self._redis.hgetall(keys.conversation(site, conversation_id))
+        return _from_hash(raw) if raw else None
+
+    async def of_visitor(self, site: str, visitor: str, limit: int = 20) -> list[Conversation]:
+        """The visitor's conversations, newest first."""
+        ids = await self._redis.zrevrange(keys.visitor_convs(site, visitor), 0, limit - 1)
+        found = [await self.get(site, i) for i in ids]
+        return [c for c in found if c is not None]
+
+    async def serve(self, site: str, department: str, now_ms: int) -> list[Assignment]:
+        """Assign the head of the department's queue while an agent has room."""
+        done: list[Assignment] = []
+        queue = keys.queue(site, department)
+        while True:
+            head = await self._redis.zrange(queue, 0, 0)
+            if not head:
+                return done
+            conv = str(head[0])
+            result = await self._scripts.call(
+                "assign",
+                keys.site_keys(site) + [queue, keys.conversation(site, conv)],
+                [conv, now_ms],
+            )
+            if result[0] == "none":
+                return done
+            if result[0] == "assigned":
+                done.append(Assignment(conv, str(result[1]), department))
+
+    async def finish(
+        self,
+        site: str,
+        conversation_id: str,
+        now_ms: int,
+        outcome: str = "",
+        state: ConversationState = ConversationState.CLOSED,
+    ) -> str | None:
+        """Close (or abandon, if still queued) a conversation. Returns the agent who had it
+        ('' if it was queued), or None if it was not open."""
+        only_queued = "1" if state is ConversationState.ABANDONED else "0"
+        conv_key = keys.conversation(site, conversation_id)
+        for _ in range(_RETRIES):
+            dept = await self._redis.hget(conv_key, "department")
+            if dept is None:
+                return None
+            result = await self._scripts.call(
+                "finish",
+                keys.site_keys(site) + [keys.queue(site, dept), conv_key],
+                [conversation_id, now_ms, state.value, outcome, dept, only_queued],
+            )
+            if result[0] == "done":
+                return str(result[1])
+            if result[0] == "not_open":
+                return None
+        raise Conflict(conversation_id)
+
+    async def transfer(
+        self,
+        site: str,
+        conversation_id: str,
+        now_ms: int,
+        *,
+        to_agent: str = "",
+        to_department: str = "",
+        by: str = "",
+    ) -> tuple[str, str]:
+        """Move an assigned conversation to `to_agent` (who must have room) or to the front of
+        `to_department`'s queue. Returns (status, previous agent): status is 'moved',
+        'no_room', 'not_assigned', 'not_yours' or 'same_agent'."""
+        if bool(to_agent) == bool(to_department):
+            raise ValueError("transfer to an agent or to a department, not both")
+        dept = to_department or "-"
+        result = await self._scripts.call(
+            "transfer",
+            keys.site_keys(site)
+            + [keys.queue(site, dept), keys.conversation(site, conversation_id)],
+            [conversation_id, now_ms, to_agent, to_department, by],
+        )
+        return str(result[0]), str(result[1]) if len(result) > 1 else ""
+
+    async def requeue_agent(self, site: str, login: str, now_ms: int, only_expired: bool) -> int:
+        """Hand the agent's chats back to the front of their queues and mark them offline
+        (with `only_expired`, only if their grace period is over). Returns how many."""
+        for _ in range(_RETRIES):
+            members = await self._redis.zrangebylex(
+                keys.agent_convs(site), f"[{login}\t", f"({login}\t\xff"
+            )
+            convs = [m.split("\t", 1)[1] for m in members]
+            depts = [
+                await self._redis.hget(keys.conversation(site, c), "department") for c in convs
+            ]
+            keys_ = keys.site_keys(site)
+            for conv, dept in zip(convs, depts, strict=True):
+                keys_ += [keys.queue(site, dept or "-"), keys.conversation(site, conv)]
+            args = [login, now_ms, len(convs), "1" if only_expired else "0", *convs]
+            args += [d or "" for d in depts]
+            result = await self._scripts.call("requeue_agent", keys_, args)
+            if result[0] == "requeued":
+                return int(result[1])
+            if result[0] == "skip":
+                return 0
+        raise Conflict(login)
+
+    async def sweep(self, site: str, now_ms: int, grace_ms: int) -> tuple[list[str], list[str]]:
+        """Expire stale connections; returns (agents whose grace is over, conversations whose
+        shopper left the queue too long ago)."""
+        agents, convs = await self._scripts.call(
+            "sweep", keys.site_keys(site), [now_ms, now_ms + grace_ms]
+        )
+        return [str(a) for a in agents], [str(c) for c in convs]
+
+    async def mark_left(self, site: str, conversation_id: str, deadline_ms: int) -> None:
+        """The shopper of a queued conversation left; abandon it at `deadline_ms` unless they
+        come back (see `mark_back`)."""
+        await self._redis.zadd(keys.left_queue(site), {conversation_id: deadline_ms})
+
+    async def mark_back(self, site: str, conversation_id: str) -> None:
+        await self._redis.zrem(keys.left_queue(site), conversation_id)
+
+    async def position(self, site: str, department: str, conversation_id: str) -> int | None:
+        """1-based position in the department's queue, or None if not queued there."""
+        rank = await self._redis.zrank(keys.queue(site, department), conversation_id)
+        return None if rank is None else int(rank) + 1
+
+    async def snapshot(self, site: str, department: str) -> QueueSnapshot:
+        """The department's queue and its agents' free and total slots, read in one pipeline."""
+        async with self._redis.pipeline(transaction=False) as pipe:
+            pipe.zrange(keys.queue(site, department), 0, -1)
+            pipe.hgetall(keys.agent_depts(site))
+            pipe.hgetall(keys.agent_status(site))
+            pipe.hgetall(keys.agent_capacity(site))
+            pipe.hgetall(keys.agent_load(site))
+            pipe.hgetall(keys.presence_count(site))
+            pipe.hget(keys.stats(site), f"handle:{department}")
+            queued, depts, status, caps, loads, conns, handle = await pipe.execute()
+        free = total = 0
+        for login, dept_list in depts.items():
+            if department not in dept_list.split(","):
+                continue
+            if status.get(login) != "online" or int(conns.get(login, 0)) <= 0:
+                continue
+            cap = int(caps.get(login, 0))
+            total += cap
+            free += max(0, cap - int(loads.get(login, 0)))
+        avg = float(handle) if handle is not None else None
+        return QueueSnapshot(tuple(queued), free, total, avg)
+
+    async def queue(self, site: str, department: str) -> list[str]:
+        return [str(c) for c in await self._redis.zrange(keys.queue(site, department), 0, -1)]
+
+    async def set_fields(self, site: str, conversation_id: str, **fields: str | int) -> None:
+        """Record plain metadata (first reply time, read positions, rating) on a conversation."""
+        await self._redis.hset(keys.conversation(site, conversation_id), mapping=fields)
+
+    async def set_first_reply(self, site: str, conversation_id: str, now_ms: int) -> None:
+        await self._redis.hsetnx(keys.conversation(site, conversation_id), "first_reply_ms", now_ms)
+
+    async def bump_epoch(self, site: str, conversation_id: str) -> int:
+        """A client's history cannot be continued: start a new epoch of the conversation."""
+        return int(await self._redis.hincrby(keys.conversation(site, conversation_id), "epoch", 1))
+
+
+def _from_hash(raw: dict[str, str]) -> Conversation:
+    extra = {k[2:]: v for k, v in raw.items() if k.startswith("x:")}
+    return Conversation(
+        id=raw["id"],
+        site=raw["site"],
+        department=raw["department"],
+        visitor=raw.get("visitor", ""),
+        state=ConversationState(raw["state"]),
+        priority=int(raw.get("priority", 0)),
+        customer=raw.get("customer", ""),
+        agent=raw.get("agent", ""),
+        epoch=int(raw.get("epoch", 1)),
+        created_ms=int(raw.get("created_ms", 0)),
+        assigned_ms=int(raw.get("assigned_ms", 0)),
+        first_reply_ms=int(raw.get("first_reply_ms", 0)),
+        closed_ms=int(raw.get("closed_ms", 0)),
+        outcome=raw.get("outcome", ""),
+        extra=extra,
+    )

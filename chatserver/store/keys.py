@@ -1,0 +1,173 @@
+"""Every Redis key name, in one place.
+
+Two hash tags shard the data the way Redis Cluster needs it (every script touches one slot):
+
+* ``{s:SITE}`` — a site's routing state: queues, agents' live state, conversation metadata.
+  The assignment, release, transfer and sweep scripts work within it.
+* ``{c:CONVERSATION}`` — one conversation's transcript stream, its client-message-id index and
+  its pub/sub channel. The append script works within it.
+
+Keys outside any tag are only read or written one at a time (sessions, the login index).
+"""
+
+from __future__ import annotations
+
+PREFIX = "chat"
+
+
+def _site(site: str) -> str:
+    return f"{PREFIX}:{{s:{site}}}"
+
+
+def _conv(conversation_id: str) -> str:
+    return f"{PREFIX}:{{c:{conversation_id}}}"
+
+
+# --- deployment-wide -------------------------------------------------------------------------
+SECRET = f"{PREFIX}:secret"  # string: the HMAC secret shared by every process
+SITES = f"{PREFIX}:sites"  # hash: site key -> site JSON
+LOGINS = f"{PREFIX}:logins"  # hash: agent login -> site key
+
+
+def session(token_hash: str) -> str:
+    """String with TTL: an agent session (keyed by the token's SHA-256, never the token)."""
+    return f"{PREFIX}:session:{token_hash}"
+
+
+# --- a site's routing state ({s:SITE}) -------------------------------------------------------
+def agents(site: str) -> str:
+    """Hash: login -> agent profile JSON (name, departments, role, max capacity)."""
+    return f"{_site(site)}:agents"
+
+
+def passwords(site: str) -> str:
+    """Hash: login -> argon2 hash."""
+    return f"{_site(site)}:passwords"
+
+
+def agent_status(site: str) -> str:
+    """Hash: login -> online | away | offline (what the agent chose)."""
+    return f"{_site(site)}:agent:status"
+
+
+def agent_capacity(site: str) -> str:
+    """Hash: login -> 1..3."""
+    return f"{_site(site)}:agent:capacity"
+
+
+def agent_load(site: str) -> str:
+    """Hash: login -> number of conversations assigned now."""
+    return f"{_site(site)}:agent:load"
+
+
+def agent_depts(site: str) -> str:
+    """Hash: login -> comma-separated departments."""
+    return f"{_site(site)}:agent:depts"
+
+
+def agent_idle(site: str) -> str:
+    """Hash: login -> ms of their last assignment (or of coming online): idle-longest order."""
+    return f"{_site(site)}:agent:idle"
+
+
+def agent_convs(site: str) -> str:
+    """Sorted set, all scores 0: members 'login<TAB>conversation' (range by login prefix)."""
+    return f"{_site(site)}:agent:convs"
+
+
+def available(site: str) -> str:
+    """Sorted set: agents who can take a chat now (online, connected, load < capacity),
+    scored by routing.agent_score. Derived from the hashes above by the scripts only."""
+    return f"{_site(site)}:available"
+
+
+def presence(site: str) -> str:
+    """Sorted set: 'login<TAB>connection id' -> ms deadline (refreshed by heartbeats)."""
+    return f"{_site(site)}:presence"
+
+
+def presence_count(site: str) -> str:
+    """Hash: login -> number of live entries in `presence`."""
+    return f"{_site(site)}:presence:count"
+
+
+def grace(site: str) -> str:
+    """Sorted set: login -> ms deadline; agents disconnected and within their grace period."""
+    return f"{_site(site)}:grace"
+
+
+def queue(site: str, department: str) -> str:
+    """Sorted set: conversation id -> routing.queue_score."""
+    return f"{_site(site)}:queue:{department}"
+
+
+def queue_seq(site: str) -> str:
+    """Hash: 'back' and 'front' counters for queue scores."""
+    return f"{_site(site)}:queue:seq"
+
+
+def left_queue(site: str) -> str:
+    """Sorted set: queued conversation id -> ms deadline after which it is abandoned."""
+    return f"{_site(site)}:queue:left"
+
+
+def conversation(site: str, conversation_id: str) -> str:
+    """Hash: a conversation's metadata (see core.model.Conversation)."""
+    return f"{_site(site)}:conv:{conversation_id}"
+
+
+def visitor_convs(site: str, visitor: str) -> str:
+    """Sorted set: a visitor's conversation ids, scored by creation ms."""
+    return f"{_site(site)}:visitor:{visitor}"
+
+
+def last_agent(site: str) -> str:
+    """Hash: customer key -> login of the agent who served them last."""
+    return f"{_site(site)}:last_agent"
+
+
+def stats(site: str) -> str:
+    """Hash: rolling handle time per department ('handle:DEPT') and counters."""
+    return f"{_site(site)}:stats"
+
+
+def site_channel(site: str) -> str:
+    """Pub/sub channel: queue changes and agent events of the site."""
+    return f"{_site(site)}:events"
+
+
+# --- one conversation ({c:ID}) ---------------------------------------------------------------
+def transcript(conversation_id: str) -> str:
+    """Stream: every message and system event of the conversation, in order."""
+    return f"{_conv(conversation_id)}:stream"
+
+
+def client_ids(conversation_id: str) -> str:
+    """Hash: 'sender|client message id' -> stream id (the dedupe index)."""
+    return f"{_conv(conversation_id)}:cmids"
+
+
+def conversation_channel(conversation_id: str) -> str:
+    """Pub/sub channel: stream entries (published by the append script) and ephemeral events."""
+    return f"{_conv(conversation_id)}:events"
+
+
+def site_keys(site: str) -> list[str]:
+    """The 15 keys every site script receives first, in the order `lua/_lib.lua` names them."""
+    return [
+        agent_status(site),
+        agent_capacity(site),
+        agent_load(site),
+        agent_idle(site),
+        presence_count(site),
+        available(site),
+        agent_convs(site),
+        agent_depts(site),
+        last_agent(site),
+        stats(site),
+        queue_seq(site),
+        left_queue(site),
+        grace(site),
+        presence(site),
+        site_channel(site),
+    ]

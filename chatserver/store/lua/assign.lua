@@ -1,0 +1,33 @@
+-- assign.lua: give the conversation at the head of a department's queue to an agent.
+-- KEYS: site keys (1-15), 16 queue:DEPT, 17 conv:ID
+-- ARGV: 1 conversation id (the head the caller saw), 2 now ms
+-- Returns {'assigned', login} | {'none'} (nobody has room) | {'stale'} (no longer the head).
+-- Invariants: the agent chosen is online, connected and below capacity, and serves the
+-- department; the conversation leaves the queue exactly once; only the head is ever taken.
+local k_queue, k_conv = KEYS[16], KEYS[17]
+local conv, now = ARGV[1], ARGV[2]
+local head = redis.call('ZRANGE', k_queue, 0, 0)[1]
+if head ~= conv or redis.call('HGET', k_conv, 'state') ~= 'queued' then return {'stale'} end
+local dept = redis.call('HGET', k_conv, 'department')
+
+local chosen = nil
+local customer = redis.call('HGET', k_conv, 'customer_key')
+if customer then
+  local previous = redis.call('HGET', K_LAST, customer)
+  if previous and redis.call('ZSCORE', K_AVAIL, previous) and has_dept(previous, dept) then
+    chosen = previous
+  end
+end
+if not chosen then
+  -- K_AVAIL is ordered least loaded, then idle longest; ties broken by login (member order).
+  for _, login in ipairs(redis.call('ZRANGE', K_AVAIL, 0, -1)) do
+    if has_dept(login, dept) then chosen = login; break end
+  end
+end
+if not chosen then return {'none'} end
+
+redis.call('ZREM', k_queue, conv)
+redis.call('ZREM', K_LEFT, conv)
+give(k_conv, conv, chosen, now)
+publish({t = 'assigned', conv = conv, agent = chosen, dept = dept})
+return {'assigned', chosen}

@@ -1,0 +1,45 @@
+-- requeue_agent.lua: hand all of an agent's conversations back to the front of their queues
+-- (grace period over, or the agent went offline), and mark the agent offline.
+-- KEYS: site keys (1-15), then for each conversation i (1..n): queue:DEPT_i, conv:ID_i
+-- ARGV: 1 login, 2 now ms, 3 n, 4 '1' to act only if the agent is still disconnected with an
+--       expired grace (the sweeper) or '0' to act now (going offline), 5.. n conversation ids,
+--       then their n departments as the caller read them
+-- Returns {'requeued', n} | {'retry'} (the agent's conversations changed) | {'skip'}
+-- Invariant: no conversation stays with an offline agent; each is queued exactly once.
+local login, now, n, only_expired = ARGV[1], ARGV[2], tonumber(ARGV[3]), ARGV[4]
+if only_expired == '1' then
+  local deadline = redis.call('ZSCORE', K_GRACE, login)
+  if not deadline or tonumber(deadline) > tonumber(now) then return {'skip'} end
+  if num(redis.call('HGET', K_PCOUNT, login)) > 0 then
+    redis.call('ZREM', K_GRACE, login)
+    return {'skip'}
+  end
+end
+local current = agent_chats(login)
+if #current ~= n then return {'retry'} end
+local given = {}
+for i = 1, n do given[ARGV[4 + i]] = i end
+for _, conv in ipairs(current) do
+  local i = given[conv]
+  if not i or redis.call('HGET', KEYS[15 + 2 * i], 'department') ~= ARGV[4 + n + i] then
+    return {'retry'}
+  end
+end
+local depts = {}
+for i = 1, n do
+  local conv, k_queue, k_conv = ARGV[4 + i], KEYS[14 + 2 * i], KEYS[15 + 2 * i]
+  redis.call('ZREM', K_CONVS, login .. '\t' .. conv)
+  local priority = num(redis.call('HGET', k_conv, 'priority'))
+  redis.call('HSET', k_conv, 'state', 'queued', 'agent', '')
+  queue_push(k_queue, conv, priority, true)
+  local dept = redis.call('HGET', k_conv, 'department')
+  depts[dept] = true
+  publish({t = 'requeued', conv = conv, from = login, dept = dept})
+end
+redis.call('HSET', K_LOAD, login, 0)
+redis.call('HSET', K_STATUS, login, 'offline')
+redis.call('ZREM', K_GRACE, login)
+avail_refresh(login)
+for dept, _ in pairs(depts) do publish({t = 'queue', dept = dept}) end
+publish({t = 'agent', agent = login, status = 'offline'})
+return {'requeued', n}

@@ -1,0 +1,29 @@
+-- transfer.lua: move an assigned conversation to a named agent, or to the front of a
+-- department's queue.
+-- KEYS: site keys (1-15), 16 queue:TARGET_DEPT (any queue key when to an agent), 17 conv:ID
+-- ARGV: 1 conversation id, 2 now ms, 3 target agent login or '', 4 target department or '',
+--       5 the agent transferring it ('' for a supervisor acting on anyone's chat)
+-- Returns {'moved', from, to_agent_or_''} | {'not_assigned'} | {'not_yours'} | {'no_room'}
+--       | {'same_agent'}
+-- Invariants: the target agent never goes above capacity; the conversation is with exactly one
+-- agent or in exactly one queue afterwards.
+local k_queue, k_conv = KEYS[16], KEYS[17]
+local conv, now, to_agent, to_dept, by = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
+if redis.call('HGET', k_conv, 'state') ~= 'assigned' then return {'not_assigned'} end
+local from = redis.call('HGET', k_conv, 'agent')
+if by ~= '' and by ~= from then return {'not_yours'} end
+if to_agent ~= '' then
+  if to_agent == from then return {'same_agent'} end
+  if not redis.call('ZSCORE', K_AVAIL, to_agent) then return {'no_room'} end
+  unassign(k_conv, conv, from, now)
+  give(k_conv, conv, to_agent, now)
+  publish({t = 'transferred', conv = conv, from = from, agent = to_agent})
+  return {'moved', from, to_agent}
+end
+unassign(k_conv, conv, from, now)
+local priority = num(redis.call('HGET', k_conv, 'priority'))
+redis.call('HSET', k_conv, 'state', 'queued', 'agent', '', 'department', to_dept)
+queue_push(k_queue, conv, priority, true)
+publish({t = 'transferred', conv = conv, from = from, agent = '', dept = to_dept})
+publish({t = 'queue', dept = to_dept})
+return {'moved', from, ''}

@@ -1,0 +1,56 @@
+"""Sites (storefronts) and the deployment-wide secret."""
+
+from __future__ import annotations
+
+import secrets
+
+import orjson
+from redis.asyncio import Redis
+
+from chatserver.core.model import Site
+from chatserver.store import keys
+
+
+async def save_site(redis: Redis, site: Site) -> None:
+    """Create or replace a site's settings."""
+    data = {
+        "key": site.key,
+        "name": site.name,
+        "departments": list(site.departments),
+        "allowed_origins": list(site.allowed_origins),
+        "identity_secret": site.identity_secret,
+    }
+    await redis.hset(keys.SITES, site.key, orjson.dumps(data))
+
+
+async def load_site(redis: Redis, key: str) -> Site | None:
+    """The site with public key `key`, or None."""
+    raw = await redis.hget(keys.SITES, key)
+    return None if raw is None else _site_from_json(raw)
+
+
+async def list_sites(redis: Redis) -> list[Site]:
+    raw = await redis.hgetall(keys.SITES)
+    return [_site_from_json(v) for _, v in sorted(raw.items())]
+
+
+def _site_from_json(raw: str | bytes) -> Site:
+    data = orjson.loads(raw)
+    return Site(
+        key=data["key"],
+        name=data["name"],
+        departments=tuple(data["departments"]),
+        allowed_origins=tuple(data.get("allowed_origins", ())),
+        identity_secret=data.get("identity_secret", ""),
+    )
+
+
+async def shared_secret(redis: Redis, configured: str = "") -> bytes:
+    """The HMAC secret every process signs tokens with: the configured one, else one made once
+    and kept in Redis (SET NX), so that all processes agree without configuration."""
+    if configured:
+        return configured.encode()
+    await redis.set(keys.SECRET, secrets.token_hex(32), nx=True)
+    value = await redis.get(keys.SECRET)
+    assert value is not None
+    return str(value).encode()

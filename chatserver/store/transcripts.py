@@ -1,0 +1,60 @@
+"""A conversation's transcript: a Redis Stream, appended once per client message id."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+from redis.asyncio import Redis
+
+from chatserver.store import keys
+from chatserver.store.scripts import Scripts
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """One transcript entry: its stream id and its fields (kind, from, text, ...)."""
+
+    id: str
+    data: dict[str, Any]
+
+
+class Transcripts:
+    def __init__(self, redis: Redis, scripts: Scripts) -> None:
+        self._redis = redis
+        self._scripts = scripts
+
+    async def append(
+        self, conversation_id: str, entry: dict[str, Any], dedupe: str = ""
+    ) -> tuple[str, bool]:
+        """Append `entry` (unless `dedupe` was seen before) and publish it on the conversation's
+        channel. Returns (stream id, whether it is new)."""
+        keys_ = [
+            keys.transcript(conversation_id),
+            keys.client_ids(conversation_id),
+            keys.conversation_channel(conversation_id),
+        ]
+        entry_id, new = await self._scripts.call(
+            "append", keys_, [dedupe, orjson.dumps(entry).decode()]
+        )
+        return str(entry_id), bool(new)
+
+    async def read(
+        self, conversation_id: str, after: str = "0-0", count: int = 1000
+    ) -> list[Entry]:
+        """Entries strictly after stream id `after`, oldest first, at most `count`."""
+        start = "-" if after in ("", "0", "0-0") else f"({after}"
+        rows = await self._redis.xrange(keys.transcript(conversation_id), start, "+", count)
+        return [Entry(str(i), orjson.loads(f["e"])) for i, f in rows]
+
+    async def has(self, conversation_id: str, entry_id: str) -> bool:
+        """Whether the stream holds an entry with exactly `entry_id`."""
+        rows = await self._redis.xrange(keys.transcript(conversation_id), entry_id, entry_id, 1)
+        return bool(rows)
+
+    async def publish(self, conversation_id: str, event: dict[str, Any]) -> None:
+        """Publish an ephemeral event (typing, read) that is not kept in the transcript."""
+        await self._redis.publish(
+            keys.conversation_channel(conversation_id), orjson.dumps({"e": event})
+        )
