@@ -76,8 +76,7 @@ _COMMON: dict[str, dict[str, tuple[type, bool]]] = {
 }
 SHOPPER_FRAMES: dict[str, dict[str, tuple[type, bool]]] = {
     **_COMMON,
-    "start": {"department": (_S, False), "priority": (_I, False), "text": (_S, False),
-              "client_msg_id": (_S, False)},
+    "start": {"department": (_S, False), "text": (_S, False), "client_msg_id": (_S, False)},
 }  # fmt: skip
 AGENT_FRAMES: dict[str, dict[str, tuple[type, bool]]] = {
     **_COMMON,
@@ -181,5 +180,24 @@ def stream_id_key(entry_id: str) -> tuple[int, int]:
 
 
 def is_stream_id(value: str) -> bool:
+    # isascii: str.isdigit() also accepts digits like '²' that int() and Redis refuse.
     ms, sep, seq = value.partition("-")
-    return ms.isdigit() and (not sep or seq.isdigit()) and len(value) <= 41
+    return value.isascii() and ms.isdigit() and (not sep or seq.isdigit()) and len(value) <= 41
+
+
+def entry_frame(conversation_id: str, entry_id: str, entry: dict[str, Any]) -> dict[str, Any]:
+    """The server frame for one transcript entry (a message, a system event or a note)."""
+    base = {"conversation_id": conversation_id, "id": entry_id, "ts": stream_id_key(entry_id)[0]}
+    kind = entry.get("kind")
+    if kind == "message":
+        return {"type": "message", **base, "from": entry["from"], "text": entry["text"],
+                "client_msg_id": entry.get("cmid")}  # fmt: skip
+    if kind == "note":
+        return {"type": "note", **base, "from": entry["from"], "text": entry["text"]}
+    fields = {k: v for k, v in entry.items() if k not in ("kind", "event", "internal")}
+    return {"type": "event", **base, "event": entry.get("event", "unknown"), **fields}
+
+
+def is_internal(entry: dict[str, Any]) -> bool:
+    """Entries agents see and shoppers never do (internal notes)."""
+    return bool(entry.get("internal"))

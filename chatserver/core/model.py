@@ -135,7 +135,7 @@ def check_priority(value: int) -> int:
 
 
 def check_slug(value: str, what: str) -> str:
-    if not isinstance(value, str) or not _SLUG.match(value):
+    if not isinstance(value, str) or not _SLUG.fullmatch(value):
         raise ValidationError(
             f"{what} must be 1-40 lowercase letters, digits, '-' or '_', got {value!r}"
         )
@@ -143,7 +143,7 @@ def check_slug(value: str, what: str) -> str:
 
 
 def check_login(value: str) -> str:
-    if not isinstance(value, str) or not _LOGIN.match(value):
+    if not isinstance(value, str) or not _LOGIN.fullmatch(value):
         raise ValidationError(f"login must be 1-64 letters, digits or _.@-, got {value!r}")
     return value
 

@@ -31,7 +31,8 @@ def verify_visitor(secret: bytes, token: str, site: str, now_s: int) -> str | No
         payload = base64.urlsafe_b64decode(body + "=" * (-len(body) % 4))
     except ValueError:
         return None
-    if not hmac.compare_digest(_mac(secret, payload), mac):
+    # Compared as bytes: compare_digest raises TypeError on non-ASCII str (a forged token).
+    if not hmac.compare_digest(_mac(secret, payload).encode(), mac.encode()):
         return None
     parts = payload.decode(errors="replace").split("|")
     if len(parts) != 4 or parts[0] != "v1" or parts[1] != site or not parts[3].isdigit():
@@ -52,7 +53,7 @@ def verify_customer(
     if not identity_secret or expires_s <= now_s:
         return False
     expected = sign_customer(identity_secret, customer_id, expires_s)
-    return hmac.compare_digest(expected, signature)
+    return hmac.compare_digest(expected.encode(), signature.encode())
 
 
 def _mac(secret: bytes, payload: bytes) -> str:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from redis.asyncio import Redis
+from redis.exceptions import WatchError
 
 from chatserver.core.model import Conversation, ConversationState, check_priority
 from chatserver.store import keys
@@ -175,10 +176,26 @@ class Conversations:
         )
         return [str(a) for a in agents], [str(c) for c in convs]
 
-    async def mark_left(self, site: str, conversation_id: str, deadline_ms: int) -> None:
+    async def mark_left(self, site: str, conversation_id: str, deadline_ms: int) -> bool:
         """The shopper of a queued conversation left; abandon it at `deadline_ms` unless they
-        come back (see `mark_back`)."""
-        await self._redis.zadd(keys.left_queue(site), {conversation_id: deadline_ms})
+        come back (see `mark_back`). Returns False if it is no longer queued.
+
+        The state is checked under WATCH: a conversation assigned meanwhile must not be marked,
+        or a later requeue (agent's grace over) would let the sweep abandon a live chat."""
+        conv_key = keys.conversation(site, conversation_id)
+        async with self._redis.pipeline(transaction=True) as pipe:
+            for _ in range(_RETRIES):
+                try:
+                    await pipe.watch(conv_key)
+                    if await pipe.hget(conv_key, "state") != ConversationState.QUEUED.value:
+                        return False
+                    pipe.multi()  # type: ignore[no-untyped-call]
+                    pipe.zadd(keys.left_queue(site), {conversation_id: deadline_ms})
+                    await pipe.execute()
+                    return True
+                except WatchError:
+                    continue
+        raise Conflict(conversation_id)
 
     async def mark_back(self, site: str, conversation_id: str) -> None:
         await self._redis.zrem(keys.left_queue(site), conversation_id)

@@ -1,5 +1,5 @@
 -- requeue_agent.lua: hand all of an agent's conversations back to the front of their queues
--- (grace period over, or the agent went offline), and mark the agent offline.
+-- (grace period over, or the agent went offline), oldest first, and mark the agent offline.
 -- KEYS: site keys (1-15), then for each conversation i (1..n): queue:DEPT_i, conv:ID_i
 -- ARGV: 1 login, 2 now ms, 3 n, 4 '1' to act only if the agent is still disconnected with an
 --       expired grace (the sweeper) or '0' to act now (going offline), 5.. n conversation ids,
@@ -25,8 +25,19 @@ for _, conv in ipairs(current) do
     return {'retry'}
   end
 end
-local depts = {}
+-- Each front push goes ahead of the previous one: push the newest first, so that the chats
+-- keep their order (oldest first) at the front of the queue.
+local order = {}
 for i = 1, n do
+  order[i] = {i = i, conv = ARGV[4 + i], created = num(redis.call('HGET', KEYS[15 + 2 * i], 'created_ms'))}
+end
+table.sort(order, function(a, b)
+  if a.created ~= b.created then return a.created > b.created end
+  return a.conv > b.conv
+end)
+local depts = {}
+for _, item in ipairs(order) do
+  local i = item.i
   local conv, k_queue, k_conv = ARGV[4 + i], KEYS[14 + 2 * i], KEYS[15 + 2 * i]
   redis.call('ZREM', K_CONVS, login .. '\t' .. conv)
   local priority = num(redis.call('HGET', k_conv, 'priority'))

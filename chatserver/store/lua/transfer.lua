@@ -21,6 +21,11 @@ if to_agent ~= '' then
   return {'moved', from, to_agent}
 end
 unassign(k_conv, conv, from, now)
+-- The queue prefers the customer's last agent: forget it, or the chat comes straight back.
+local customer = redis.call('HGET', k_conv, 'customer_key')
+if customer and redis.call('HGET', K_LAST, customer) == from then
+  redis.call('HDEL', K_LAST, customer)
+end
 local priority = num(redis.call('HGET', k_conv, 'priority'))
 redis.call('HSET', k_conv, 'state', 'queued', 'agent', '', 'department', to_dept)
 queue_push(k_queue, conv, priority, true)

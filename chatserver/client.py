@@ -1,0 +1,265 @@
+"""A protocol client for Python programs: tests, the load generator, bots, integrations.
+
+`Client` is one socket: send frames, wait for frames. `ResumingClient` adds what a real client
+must do (docs/protocol.md, "Resuming"): it keeps the last id and epoch of each conversation and
+an outbox of unacknowledged messages, and after a drop it reconnects (to any of its URLs, with
+jittered backoff), says hello with its token, resumes every conversation and resends the outbox.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import random
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import websockets
+from websockets.asyncio.client import ClientConnection
+
+from chatserver.core import frames
+
+Frame = dict[str, Any]
+Predicate = Callable[[Frame], bool]
+
+
+class ClientClosed(Exception):
+    """The socket closed while waiting; `code` is its close code."""
+
+    def __init__(self, code: int | None, reason: str = "") -> None:
+        super().__init__(f"closed with {code} {reason}")
+        self.code = code
+        self.reason = reason
+
+
+class Client:
+    """One WebSocket connection speaking the chat protocol (JSON, or msgpack if `binary`)."""
+
+    def __init__(self, url: str, binary: bool = False, origin: str | None = None) -> None:
+        self.url = url
+        self.binary = binary
+        self.origin = origin
+        self.ws: ClientConnection | None = None
+        self.received: list[Frame] = []
+        self._inbox: asyncio.Queue[Frame | None] = asyncio.Queue()
+        self._reader: asyncio.Task[None] | None = None
+        self.close_code: int | None = None
+        self.close_reason = ""
+
+    async def connect(self) -> None:
+        proto = frames.MSGPACK_SUBPROTOCOL if self.binary else frames.JSON_SUBPROTOCOL
+        self.ws = await websockets.connect(
+            self.url, subprotocols=[proto],  # type: ignore[list-item]
+            origin=self.origin, max_size=2**20, compression=None, open_timeout=10,  # type: ignore[arg-type]
+        )  # fmt: skip
+        self.close_code = None
+        self._inbox = asyncio.Queue()
+        self._reader = asyncio.create_task(self._read())
+
+    async def _read(self) -> None:
+        assert self.ws is not None
+        try:
+            async for raw in self.ws:
+                frame = frames.decode(raw, isinstance(raw, bytes))
+                self.received.append(frame)
+                self._inbox.put_nowait(frame)
+        except websockets.ConnectionClosed:
+            pass
+        finally:
+            self.close_code = self.ws.close_code
+            self.close_reason = self.ws.close_reason or ""
+            self._inbox.put_nowait(None)
+
+    async def send(self, frame: Frame) -> None:
+        assert self.ws is not None
+        data = frames.encode(frame, self.binary)
+        await self.ws.send(data if self.binary else data.decode())
+
+    async def send_raw(self, data: str | bytes) -> None:
+        assert self.ws is not None
+        await self.ws.send(data)
+
+    async def next(self, timeout: float = 10.0) -> Frame:
+        """The next frame received, or ClientClosed."""
+        frame = await asyncio.wait_for(self._inbox.get(), timeout)
+        if frame is None:
+            self._inbox.put_nowait(None)
+            raise ClientClosed(self.close_code, self.close_reason)
+        return frame
+
+    async def wait_for(
+        self, type_: str, timeout: float = 10.0, where: Predicate | None = None, **match: Any
+    ) -> Frame:
+        """The next frame of `type_` whose fields equal `match` (and satisfy `where`)."""
+        async with asyncio.timeout(timeout):
+            while True:
+                frame = await self.next(timeout)
+                if frame.get("type") != type_:
+                    continue
+                if all(frame.get(k) == v for k, v in match.items()) and (
+                    where is None or where(frame)
+                ):
+                    return frame
+
+    async def wait_closed(self, timeout: float = 10.0) -> int | None:
+        """Wait until the server closes the socket; returns the close code."""
+        with contextlib.suppress(ClientClosed):
+            async with asyncio.timeout(timeout):
+                while True:
+                    await self.next(timeout)
+        return self.close_code
+
+    async def close(self) -> None:
+        if self.ws is not None:
+            await self.ws.close()
+        if self._reader is not None:
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._reader
+
+    def abort(self) -> None:
+        """Drop the TCP connection without a close handshake (a network failure)."""
+        if self.ws is not None:
+            self.ws.transport.abort()
+
+
+@dataclass
+class ConversationLog:
+    """What a client knows of one conversation: its epoch and its entries, by stream id."""
+
+    epoch: int = 1
+    last_id: str = "0-0"
+    entries: dict[str, Frame] = field(default_factory=dict)
+    duplicates: int = 0
+    out_of_order: int = 0
+    resets: int = 0
+
+    def add(self, frame: Frame) -> None:
+        entry_id = frame["id"]
+        if entry_id in self.entries:
+            self.duplicates += 1
+            return
+        if frames.stream_id_key(entry_id) < frames.stream_id_key(self.last_id):
+            self.out_of_order += 1
+        self.entries[entry_id] = frame
+        self.last_id = entry_id
+
+    def messages(self) -> list[Frame]:
+        return [f for f in self.entries.values() if f["type"] == "message"]
+
+
+class ResumingClient:
+    """A client that survives drops: reconnect, hello, resume, resend (docs/protocol.md)."""
+
+    def __init__(
+        self, urls: list[str], hello: Frame, binary: bool = False, origin: str | None = None
+    ) -> None:
+        self.urls = urls
+        self.hello = dict(hello)
+        self.binary = binary
+        self.origin = origin
+        self.client: Client | None = None
+        self.logs: dict[str, ConversationLog] = {}
+        self.outbox: dict[str, Frame] = {}
+        self.acks: dict[str, Frame] = {}
+        self.welcome: Frame = {}
+        self.events: list[Frame] = []
+        self.reconnects = 0
+        self._changed = asyncio.Event()
+        self._runner: asyncio.Task[None] | None = None
+        self._stopping = False
+
+    async def start(self) -> None:
+        await self._connect_once(self.urls[0])
+        self._runner = asyncio.create_task(self._run())
+
+    async def _connect_once(self, url: str) -> None:
+        client = Client(url, self.binary, self.origin)
+        await client.connect()
+        await client.send({"type": "hello", **self.hello})
+        welcome = await client.wait_for("welcome")
+        self.welcome = welcome
+        if welcome.get("token") and "site" in self.hello:
+            self.hello["token"] = welcome["token"]
+        self.client = client
+        for conv_id, log in self.logs.items():
+            await client.send({"type": "resume", "conversation_id": conv_id,
+                               "epoch": log.epoch, "after": log.last_id})  # fmt: skip
+        for frame in list(self.outbox.values()):
+            await client.send(frame)
+
+    async def _run(self) -> None:
+        attempt = 0
+        while not self._stopping:
+            assert self.client is not None
+            try:
+                frame = await self.client.next(timeout=3600)
+            except ClientClosed:
+                if self._stopping:
+                    return
+                attempt = await self._reconnect(attempt)
+                continue
+            attempt = 0
+            self._handle(frame)
+
+    async def _reconnect(self, attempt: int) -> int:
+        while not self._stopping:
+            delay = min(2.0, 0.05 * 2**attempt) * (0.5 + random.random())  # jittered backoff
+            await asyncio.sleep(delay)
+            url = self.urls[(self.reconnects + attempt) % len(self.urls)]
+            attempt += 1
+            try:
+                await self._connect_once(url)
+                self.reconnects += 1
+                return 0
+            except (OSError, ClientClosed, TimeoutError, websockets.WebSocketException):
+                continue
+        return attempt
+
+    def _handle(self, frame: Frame) -> None:
+        kind = frame.get("type")
+        conv_id = frame.get("conversation_id")
+        if kind in ("message", "event", "note") and conv_id:
+            self.logs.setdefault(conv_id, ConversationLog()).add(frame)
+        elif kind == "ack":
+            self.outbox.pop(frame["client_msg_id"], None)
+            self.acks[frame["client_msg_id"]] = frame
+        elif kind == "reset" and conv_id:
+            old = self.logs.get(conv_id, ConversationLog())
+            self.logs[conv_id] = ConversationLog(epoch=frame["epoch"], resets=old.resets + 1)
+        elif kind == "conversation" and conv_id:
+            self.logs.setdefault(conv_id, ConversationLog(epoch=frame["epoch"]))
+        self.events.append(frame)
+        self._changed.set()
+
+    async def send_message(self, conversation_id: str, text: str) -> str:
+        """Queue a message in the outbox and send it; returns its client message id."""
+        cmid = uuid.uuid4().hex
+        frame = {"type": "message", "conversation_id": conversation_id,
+                 "client_msg_id": cmid, "text": text}  # fmt: skip
+        self.outbox[cmid] = frame
+        with contextlib.suppress(Exception):
+            assert self.client is not None
+            await self.client.send(frame)
+        return cmid
+
+    async def send(self, frame: Frame) -> None:
+        assert self.client is not None
+        await self.client.send(frame)
+
+    async def until(self, condition: Callable[[], bool], timeout: float = 10.0) -> None:
+        """Wait until `condition()` holds (checked after every frame)."""
+        async with asyncio.timeout(timeout):
+            while not condition():
+                self._changed.clear()
+                await self._changed.wait()
+
+    async def stop(self) -> None:
+        self._stopping = True
+        if self.client is not None:
+            await self.client.close()
+        if self._runner is not None:
+            self._runner.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._runner

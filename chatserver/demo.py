@@ -1,0 +1,34 @@
+"""The demo: a store with two departments and three agents, seeded once (idempotent)."""
+
+from __future__ import annotations
+
+from redis.asyncio import Redis
+
+from chatserver.core.model import Agent, Role, Site
+from chatserver.store import sites
+from chatserver.store.agents import Agents
+from chatserver.store.scripts import Scripts
+
+DEMO_SITE = Site(
+    key="demo",
+    name="Demo Store",
+    departments=("pre-sales", "after-sales"),
+    identity_secret="demo-identity-secret",
+)
+DEMO_PASSWORD = "demo"
+DEMO_AGENTS = (
+    Agent("alice", "Alice", "demo", ("pre-sales",), capacity=3),
+    Agent("bob", "Bob", "demo", ("after-sales",), capacity=2),
+    Agent("chen", "陈静 Chen Jing", "demo", ("pre-sales", "after-sales"), role=Role.SUPERVISOR),
+)
+
+
+async def seed(redis: Redis) -> list[Agent]:
+    """Create the demo site and agents unless they exist. Returns the demo agents."""
+    if await sites.load_site(redis, DEMO_SITE.key) is None:
+        await sites.save_site(redis, DEMO_SITE)
+    agents = Agents(redis, Scripts(redis))
+    for agent in DEMO_AGENTS:
+        if await agents.get(agent.login) is None:
+            await agents.save(agent, DEMO_PASSWORD)
+    return list(DEMO_AGENTS)

@@ -1,0 +1,176 @@
+"""The agent's socket (/ws/v1/agent): a session token from POST /api/v1/login."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from chatserver.core import frames
+from chatserver.core.frames import ErrorCode, Frame, ProtocolError
+from chatserver.core.model import (
+    Agent,
+    AgentStatus,
+    Conversation,
+    Role,
+    ValidationError,
+    check_outcome,
+)
+from chatserver.gateway.connection import Connection
+from chatserver.store import keys, sessions
+
+
+class AgentConnection(Connection):
+    role = "agent"
+    frame_specs = frames.AGENT_FRAMES
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.agent: Agent | None = None
+        self.handlers = {
+            "hello": self.on_hello,
+            "ping": self.on_ping,
+            "message": self.on_message,
+            "typing": self.on_typing,
+            "read": self.on_read,
+            "resume": self.on_resume,
+            "close": self.on_close,
+            "status": self.on_status,
+            "capacity": self.on_capacity,
+            "transfer": self.on_transfer,
+        }
+
+    async def refuse_reason(self) -> str:
+        origin = self.ws.headers.get("origin")
+        if origin and not self.gateway.console_origin_allowed(origin, self.ws.headers):
+            return "origin not allowed"
+        return ""
+
+    async def on_hello(self, frame: Frame) -> None:
+        login = await sessions.session_login(self.hub.redis, frame.get("token") or "")
+        agent = await self.hub.agents.get(login) if login else None
+        if agent is None:
+            raise ProtocolError(ErrorCode.BAD_TOKEN, "session token is invalid or expired")
+        self.agent, self.site_key = agent, agent.site
+        await self.gateway.bus.subscribe(keys.site_channel(agent.site), self.on_site_event)
+        await self.hub.connected(agent, self.id)
+        self.gateway.agent_connections.add(self)
+        self.authenticated = True
+        await self.send_welcome()
+
+    async def send_welcome(self) -> None:
+        assert self.agent is not None
+        state = await self.hub.agents.state(self.agent)
+        chats = [await self.hub.conversations.get(self.agent.site, c) for c in state.chats]
+        live = state.agent
+        self.send({
+            "type": "welcome", "role": "agent",
+            "agent": {"id": live.login, "name": live.name, "role": live.role.value,
+                      "departments": list(live.departments), "capacity": live.capacity,
+                      "max_capacity": live.max_capacity, "status": state.status.value},
+            "conversations": [await self.gateway.summary(c, self.role) for c in chats if c],
+        })  # fmt: skip
+
+    async def on_close(self, frame: Frame) -> None:
+        conv = await self.conversation_for(frame["conversation_id"])
+        outcome = frame.get("outcome") or "resolved"
+        try:
+            check_outcome(outcome)
+        except ValidationError as exc:
+            raise ProtocolError(ErrorCode.INVALID_FIELD, str(exc)) from None
+        if not await self.hub.close(conv, self.sender(), outcome):
+            raise ProtocolError(ErrorCode.CONVERSATION_CLOSED, "the conversation is not open")
+
+    async def on_status(self, frame: Frame) -> None:
+        assert self.agent is not None
+        try:
+            status = AgentStatus(frame["status"])
+        except ValueError:
+            raise ProtocolError(
+                ErrorCode.INVALID_FIELD, "status must be online, away or offline"
+            ) from None
+        await self.hub.set_status(self.agent, status)
+        await self._send_agent_state()
+
+    async def on_capacity(self, frame: Frame) -> None:
+        assert self.agent is not None
+        try:
+            await self.hub.set_capacity(self.agent, frame["capacity"])
+        except ValidationError as exc:
+            raise ProtocolError(ErrorCode.INVALID_FIELD, str(exc)) from None
+        await self._send_agent_state()
+
+    async def on_transfer(self, frame: Frame) -> None:
+        assert self.agent is not None
+        conv = await self.conversation_for(frame["conversation_id"])
+        to_agent, to_dept = frame.get("to_agent") or "", frame.get("to_department") or ""
+        if bool(to_agent) == bool(to_dept):
+            raise ProtocolError(
+                ErrorCode.INVALID_FIELD, "give exactly one of to_agent and to_department"
+            )
+        site = await self.hub.site(self.agent.site)
+        if to_dept and (site is None or to_dept not in site.departments):
+            raise ProtocolError(ErrorCode.NOT_FOUND, f"no department {to_dept[:40]!r}")
+        target = await self.hub.agents.get(to_agent) if to_agent else None
+        if to_agent and (target is None or target.site != self.agent.site):
+            raise ProtocolError(ErrorCode.NOT_FOUND, f"no agent {to_agent[:40]!r}")
+        status = await self.hub.transfer(
+            conv, self.agent, to_agent=to_agent, to_department=to_dept, note=frame.get("note") or ""
+        )
+        errors = {
+            "no_room": (ErrorCode.NO_ROOM, "that agent is not available or has no free slot"),
+            "not_assigned": (ErrorCode.NOT_ASSIGNED, "the conversation is not with an agent"),
+            "not_yours": (ErrorCode.FORBIDDEN, "not your conversation"),
+            "same_agent": (ErrorCode.INVALID_FIELD, "the conversation is already theirs"),
+        }
+        if status in errors:
+            raise ProtocolError(*errors[status])
+
+    async def _send_agent_state(self) -> None:
+        assert self.agent is not None
+        state = await self.hub.agents.state(self.agent)
+        self.send({"type": "agent", "status": state.status.value, "load": state.load,
+                   "capacity": state.agent.capacity})  # fmt: skip
+
+    async def conversation_for(self, conversation_id: str) -> Conversation:
+        assert self.agent is not None
+        conv = await self.hub.conversations.get(self.agent.site, conversation_id)
+        if conv is None:
+            raise ProtocolError(ErrorCode.NOT_FOUND, "no such conversation")
+        supervisor = self.agent.role in (Role.SUPERVISOR, Role.ADMIN)
+        if conv.agent != self.agent.login and not supervisor:
+            raise ProtocolError(ErrorCode.FORBIDDEN, "not your conversation")
+        return conv
+
+    def sender(self) -> dict[str, str]:
+        assert self.agent is not None
+        return {"role": "agent", "id": self.agent.login, "name": self.agent.name}
+
+    def on_site_event(self, channel: str, event: dict[str, Any]) -> None:
+        assert self.agent is not None
+        me, kind, conv_id = self.agent.login, event.get("t"), event.get("conv")
+        if kind in ("assigned", "transferred") and event.get("agent") == me:
+            self.gateway.spawn(self._take(conv_id))
+        elif kind in ("transferred", "requeued") and event.get("from") == me:
+            self.gateway.spawn(self._let_go(conv_id))
+        elif kind in ("closed", "abandoned") and conv_id in self.views:
+            self.gateway.spawn(self._update(conv_id))
+        elif kind == "agent" and event.get("agent") == me:
+            self.gateway.spawn(self._send_agent_state())
+
+    async def _take(self, conversation_id: str) -> None:
+        await self._update(conversation_id)
+        await self.watch(conversation_id, "0-0")
+
+    async def _let_go(self, conversation_id: str) -> None:
+        self.unwatch(conversation_id)
+        await self._update(conversation_id)
+
+    async def _update(self, conversation_id: str) -> None:
+        assert self.agent is not None
+        conv = await self.hub.conversations.get(self.agent.site, conversation_id)
+        if conv is not None:
+            self.send(await self.gateway.summary(conv, self.role))
+
+    async def on_closed(self) -> None:
+        self.gateway.agent_connections.discard(self)
+        if self.agent is not None:
+            await self.hub.disconnected(self.agent, self.id)

@@ -1,0 +1,158 @@
+"""The per-process event bus: ONE Redis pub/sub connection for all the sockets of a process.
+
+Sockets register handlers for the channels they need (a conversation's, a site's); the bus
+subscribes a channel while at least one handler wants it, decodes each message once and calls
+the handlers. When the connection to Redis drops, the bus tells everyone (so clients can be told
+and, once it is back, every view re-reads its stream: pub/sub does not replay what was missed).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+from collections import defaultdict
+from collections.abc import Callable
+from typing import Any
+
+import orjson
+from redis.asyncio import Redis
+from redis.asyncio.client import PubSub
+from redis.exceptions import RedisError
+
+log = logging.getLogger(__name__)
+
+SUBSCRIBE_TIMEOUT = 5.0
+Handler = Callable[[str, dict[str, Any]], None]
+StateListener = Callable[[bool], None]
+
+
+class Bus:
+    def __init__(self, redis: Redis) -> None:
+        self._redis = redis
+        self._handlers: dict[str, set[Handler]] = defaultdict(set)
+        self._confirmed: dict[str, asyncio.Future[None]] = {}
+        self._listeners: list[StateListener] = []
+        self._pubsub: PubSub | None = None
+        self._task: asyncio.Task[None] | None = None
+        self._pending: set[asyncio.Task[None]] = set()
+        self._connected = asyncio.Event()
+        self.up = False
+
+    def on_state(self, listener: StateListener) -> None:
+        """Call `listener(True|False)` whenever the bus (re)connects or loses Redis."""
+        self._listeners.append(listener)
+
+    async def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="bus")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        await self._close_pubsub()
+
+    async def subscribe(self, channel: str, handler: Handler) -> None:
+        """Deliver `channel`'s messages to `handler`; returns once Redis confirmed the
+        subscription (so nothing published after this returns can be missed)."""
+        first = not self._handlers[channel]
+        self._handlers[channel].add(handler)
+        if first or channel not in self._confirmed:
+            self._confirmed[channel] = asyncio.get_running_loop().create_future()
+            if self._pubsub is not None and self.up:
+                with contextlib.suppress(RedisError, OSError):
+                    await self._pubsub.subscribe(channel)
+        await asyncio.wait_for(asyncio.shield(self._confirmed[channel]), SUBSCRIBE_TIMEOUT)
+
+    def unsubscribe(self, channel: str, handler: Handler) -> None:
+        handlers = self._handlers.get(channel)
+        if handlers is None:
+            return
+        handlers.discard(handler)
+        if not handlers:
+            del self._handlers[channel]
+            self._confirmed.pop(channel, None)
+            if self._pubsub is not None and self.up:
+                task = asyncio.create_task(self._safe_unsubscribe(channel))
+                self._pending.add(task)
+                task.add_done_callback(self._pending.discard)
+
+    async def _safe_unsubscribe(self, channel: str) -> None:
+        if channel in self._handlers or self._pubsub is None:
+            return
+        with contextlib.suppress(RedisError, OSError):
+            await self._pubsub.unsubscribe(channel)
+
+    async def _run(self) -> None:
+        backoff = 0.05
+        while True:
+            try:
+                await self._connect()
+                backoff = 0.05
+                await self._listen()
+            except (RedisError, OSError) as exc:
+                log.warning("event bus lost Redis: %s", exc)
+            await self._set_up(False)
+            await self._close_pubsub()
+            await asyncio.sleep(backoff * (1 + random.random()))  # reconnect backoff
+            backoff = min(backoff * 2, 2.0)
+
+    async def _connect(self) -> None:
+        self._pubsub = self._redis.pubsub()
+        # A dummy channel keeps the connection in subscribed mode even with no socket.
+        channels = [*self._handlers, "chat:bus:keepalive"]
+        for channel in self._handlers:
+            if self._confirmed.get(channel) is None or self._confirmed[channel].done():
+                self._confirmed[channel] = asyncio.get_running_loop().create_future()
+        await self._pubsub.subscribe(*channels)
+
+    async def _listen(self) -> None:
+        assert self._pubsub is not None
+        while True:
+            message = await self._pubsub.get_message(timeout=None)
+            if message is None:
+                continue
+            kind = message["type"]
+            channel = _text(message["channel"])
+            if kind == "subscribe":
+                future = self._confirmed.get(channel)
+                if future is not None and not future.done():
+                    future.set_result(None)
+                if channel == "chat:bus:keepalive":
+                    await self._set_up(True)
+            elif kind == "message":
+                self._dispatch(channel, message["data"])
+
+    def _dispatch(self, channel: str, data: bytes | str) -> None:
+        handlers = self._handlers.get(channel)
+        if not handlers:
+            return
+        try:
+            payload = orjson.loads(data)
+        except orjson.JSONDecodeError:
+            log.error("undecodable event on %s", channel)
+            return
+        for handler in list(handlers):
+            try:
+                handler(channel, payload)
+            except Exception:
+                log.exception("event handler failed on %s", channel)
+
+    async def _set_up(self, up: bool) -> None:
+        if up == self.up:
+            return
+        self.up = up
+        for listener in self._listeners:
+            listener(up)
+
+    async def _close_pubsub(self) -> None:
+        if self._pubsub is not None:
+            with contextlib.suppress(RedisError, OSError):
+                await self._pubsub.aclose()
+            self._pubsub = None
+
+
+def _text(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else value

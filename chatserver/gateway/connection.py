@@ -1,0 +1,359 @@
+"""One task per socket: the frame loop shared by shoppers and agents.
+
+A connection reads frames, checks them (rate, shape), hands them to its role's handlers, and
+writes through a bounded send queue: a client that does not read is disconnected (1013) before
+its queue can grow without bound. Conversations it watches are `View`s: subscribed on the
+process bus, caught up from the stream, deduplicated by stream id.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from redis.exceptions import RedisError
+from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
+
+from chatserver.core import frames
+from chatserver.core.frames import CloseCode, ErrorCode, Frame, ProtocolError
+from chatserver.core.model import Conversation
+from chatserver.store import keys
+
+if TYPE_CHECKING:
+    from chatserver.gateway.process import Gateway
+
+log = logging.getLogger(__name__)
+
+HELLO_TIMEOUT = 10.0
+FrameHandler = Callable[[Frame], Awaitable[None]]
+
+
+class Closing(Exception):
+    """Close the socket with `code` (raised from a handler)."""
+
+    def __init__(self, code: CloseCode, reason: str) -> None:
+        super().__init__(reason)
+        self.code = code
+        self.reason = reason
+
+
+class View:
+    """A conversation this socket follows: everything after `last_id`, once, in order."""
+
+    def __init__(self, conversation_id: str, last_id: str) -> None:
+        self.conversation_id = conversation_id
+        self.last_id = last_id
+        self.syncing = True
+        self.buffer: list[tuple[str, dict[str, Any]]] = []
+
+    def fresh(self, entry_id: str) -> bool:
+        return frames.stream_id_key(entry_id) > frames.stream_id_key(self.last_id)
+
+
+class Connection:
+    """What shoppers' and agents' sockets have in common. Subclasses fill `handlers`."""
+
+    role: ClassVar[str] = "?"
+    frame_specs: ClassVar[dict[str, dict[str, tuple[type, bool]]]] = {}
+
+    def __init__(self, gateway: Gateway, ws: WebSocket) -> None:
+        self.gateway = gateway
+        self.hub = gateway.hub
+        self.ws = ws
+        self.id = uuid.uuid4().hex[:16]
+        self.binary = False
+        self.site_key = ""
+        self.views: dict[str, View] = {}
+        self.handlers: dict[str, FrameHandler] = {}
+        self._queue: asyncio.Queue[bytes | None] = asyncio.Queue(gateway.settings.send_queue)
+        self._tokens = float(gateway.settings.rate_burst)
+        self._refill_at = time.monotonic()
+        self._strikes = 0
+        self._closing: Closing | None = None
+        self.authenticated = False
+
+    # --- lifecycle --------------------------------------------------------------------------
+    async def run(self) -> None:
+        """Serve the socket until it closes. Never raises."""
+        refusal = await self.refuse_reason()
+        if refusal:
+            await self.ws.close(code=CloseCode.POLICY_VIOLATION, reason=refusal)
+            return
+        offered = self.ws.scope.get("subprotocols", [])
+        self.binary = frames.MSGPACK_SUBPROTOCOL in offered
+        chosen = frames.MSGPACK_SUBPROTOCOL if self.binary else None
+        if not self.binary and frames.JSON_SUBPROTOCOL in offered:
+            chosen = frames.JSON_SUBPROTOCOL
+        await self.ws.accept(subprotocol=chosen)
+        writer = asyncio.create_task(self._write_loop(), name=f"writer-{self.id}")
+        self.gateway.connections.add(self)
+        try:
+            await self._read_loop()
+        except Closing as closing:
+            await self._close(closing.code, closing.reason)
+        except WebSocketDisconnect:
+            pass
+        except Exception:
+            log.exception("connection %s failed", self.id)
+            await self._close(CloseCode.INTERNAL_ERROR, "internal error")
+        finally:
+            self.gateway.connections.discard(self)
+            for view in list(self.views.values()):
+                self.unwatch(view.conversation_id)
+            if self.site_key:
+                self.gateway.bus.unsubscribe(keys.site_channel(self.site_key), self.on_site_event)
+            writer.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await writer
+            with contextlib.suppress(RedisError, OSError):
+                await self.on_closed()
+
+    async def refuse_reason(self) -> str:
+        """Checked before accepting (origin, site): a reason makes the handshake fail (403)."""
+        return ""
+
+    async def on_closed(self) -> None:
+        """Role-specific clean-up once the socket is gone."""
+
+    async def _read_loop(self) -> None:
+        try:
+            hello = await asyncio.wait_for(self._receive(), HELLO_TIMEOUT)
+        except TimeoutError:
+            raise Closing(CloseCode.POLICY_VIOLATION, "no hello") from None
+        await self._handle_raw(hello, first=True)
+        while True:
+            await self._handle_raw(await self._receive(), first=False)
+
+    async def _receive(self) -> str | bytes:
+        message = await self.ws.receive()
+        if message["type"] == "websocket.disconnect":
+            raise WebSocketDisconnect(message.get("code", 1000))
+        data = message.get("bytes") if message.get("bytes") is not None else message.get("text")
+        return data if data is not None else b""
+
+    async def _handle_raw(self, raw: str | bytes, first: bool) -> None:
+        if self._closing is not None:
+            raise self._closing
+        if not self._take_token():
+            self.send(frames.error(ErrorCode.RATE_LIMITED, "too many frames: slow down"))
+            return
+        ref: str | None = None
+        try:
+            frame = frames.parse(raw, isinstance(raw, bytes), self.frame_specs)
+            ref = frame.get("client_msg_id")
+            if first and frame.type != "hello":
+                raise Closing(CloseCode.POLICY_VIOLATION, "the first frame must be hello")
+            if not first and frame.type == "hello":
+                raise ProtocolError(ErrorCode.INVALID_FIELD, "hello was already sent")
+            await self.handlers[frame.type](frame)
+        except ProtocolError as exc:
+            self.send(frames.error(exc.code, exc.message, exc.ref or ref))
+            if first:
+                raise Closing(CloseCode.POLICY_VIOLATION, exc.message) from None
+        except (RedisError, OSError, TimeoutError) as exc:
+            log.warning("storage unavailable: %s", exc)
+            self.send(frames.error(ErrorCode.UNAVAILABLE, "storage unavailable, retry", ref))
+            if first:
+                raise Closing(CloseCode.TRY_AGAIN_LATER, "storage unavailable") from None
+
+    def _take_token(self) -> bool:
+        settings = self.gateway.settings
+        now = time.monotonic()
+        self._tokens = min(
+            settings.rate_burst, self._tokens + (now - self._refill_at) * settings.rate_per_second
+        )
+        self._refill_at = now
+        if self._tokens >= 1:
+            self._tokens -= 1
+            return True
+        self._strikes += 1
+        if self._strikes > settings.rate_burst:
+            raise Closing(CloseCode.POLICY_VIOLATION, "flood")
+        return False
+
+    # --- sending ----------------------------------------------------------------------------
+    def send(self, frame: dict[str, Any]) -> None:
+        """Queue a frame; a full queue means the client stopped reading: close it (1013)."""
+        if self._closing is not None:
+            return
+        try:
+            self._queue.put_nowait(frames.encode(frame, self.binary))
+        except asyncio.QueueFull:
+            self._closing = Closing(CloseCode.TRY_AGAIN_LATER, "slow reader")
+            self._drop_queue()
+            self._queue.put_nowait(None)
+
+    def _drop_queue(self) -> None:
+        while not self._queue.empty():
+            self._queue.get_nowait()
+
+    async def _write_loop(self) -> None:
+        while True:
+            data = await self._queue.get()
+            if data is None:
+                closing = self._closing or Closing(CloseCode.NORMAL, "")
+                await self._close(closing.code, closing.reason)
+                return
+            try:
+                if self.binary:
+                    await self.ws.send_bytes(data)
+                else:
+                    await self.ws.send_text(data.decode())
+            except (WebSocketDisconnect, RuntimeError, OSError):
+                return
+
+    async def _close(self, code: CloseCode, reason: str) -> None:
+        if self.ws.application_state == WebSocketState.CONNECTED:
+            with contextlib.suppress(RuntimeError, OSError, WebSocketDisconnect):
+                await self.ws.close(code=code, reason=reason)
+
+    def close_soon(self, code: CloseCode, reason: str) -> None:
+        """Ask the writer to close after what is queued (used at shutdown)."""
+        if self._closing is None:
+            self._closing = Closing(code, reason)
+            with contextlib.suppress(asyncio.QueueFull):
+                self._queue.put_nowait(None)
+
+    # --- following conversations ------------------------------------------------------------
+    def visible(self, entry: dict[str, Any]) -> bool:
+        return True
+
+    async def watch(self, conversation_id: str, after: str) -> None:
+        """Follow a conversation from stream id `after`: subscribe, catch up, then live."""
+        view = self.views.get(conversation_id)
+        if view is None:
+            view = View(conversation_id, after)
+            self.views[conversation_id] = view
+            await self.gateway.bus.subscribe(
+                keys.conversation_channel(conversation_id), self.on_conversation_event
+            )
+        else:
+            view.last_id, view.syncing, view.buffer = after, True, []
+        await self.catch_up(view)
+
+    async def catch_up(self, view: View) -> None:
+        view.syncing = True
+        try:
+            while True:
+                entries = await self.hub.transcripts.read(view.conversation_id, view.last_id)
+                for entry in entries:
+                    self._deliver(view, entry.id, entry.data)
+                if len(entries) < 1000:
+                    break
+        finally:
+            view.syncing = False
+        for entry_id, data in view.buffer:
+            self._deliver(view, entry_id, data)
+        view.buffer = []
+        self.send({"type": "synced", "conversation_id": view.conversation_id,
+                   "last_id": view.last_id})  # fmt: skip
+
+    def unwatch(self, conversation_id: str) -> None:
+        if self.views.pop(conversation_id, None) is not None:
+            self.gateway.bus.unsubscribe(
+                keys.conversation_channel(conversation_id), self.on_conversation_event
+            )
+
+    def on_conversation_event(self, channel: str, payload: dict[str, Any]) -> None:
+        conversation_id = channel.split("{c:", 1)[1].split("}", 1)[0]
+        view = self.views.get(conversation_id)
+        if view is None:
+            return
+        entry = payload.get("e", {})
+        entry_id = payload.get("id")
+        if entry_id is None:
+            self.on_ephemeral(conversation_id, entry)
+        elif view.syncing:
+            view.buffer.append((entry_id, entry))
+        else:
+            self._deliver(view, entry_id, entry)
+
+    def _deliver(self, view: View, entry_id: str, entry: dict[str, Any]) -> None:
+        if not view.fresh(entry_id):
+            return
+        view.last_id = entry_id
+        if self.visible(entry):
+            self.send(frames.entry_frame(view.conversation_id, entry_id, entry))
+
+    def on_ephemeral(self, conversation_id: str, event: dict[str, Any]) -> None:
+        if event.get("from_conn") == self.id:
+            return
+        frame = {k: v for k, v in event.items() if k != "from_conn"}
+        self.send({**frame, "conversation_id": conversation_id})
+
+    def on_site_event(self, channel: str, event: dict[str, Any]) -> None:
+        """Routing events of the site (assigned, closed, queue...): subclasses react."""
+
+    def on_bus_state(self, up: bool) -> None:
+        """Redis lost or back: tell the client; once back, catch every view up."""
+        self.send({"type": "service", "state": "ok" if up else "reconnecting"})
+        if up:
+            for view in list(self.views.values()):
+                self.gateway.spawn(self.catch_up(view))
+
+    # --- shared frame handlers ----------------------------------------------------------
+    async def on_ping(self, frame: Frame) -> None:
+        self.send({"type": "pong"})
+
+    async def on_typing(self, frame: Frame) -> None:
+        conv = await self.conversation_for(frame["conversation_id"])
+        await self.hub.transcripts.publish(
+            conv.id, {"type": "typing", "role": self.role, "typing": frame["typing"],
+                      "from_conn": self.id},
+        )  # fmt: skip
+
+    async def on_read(self, frame: Frame) -> None:
+        conv = await self.conversation_for(frame["conversation_id"])
+        up_to = frame["up_to"]
+        if not frames.is_stream_id(up_to):
+            raise ProtocolError(ErrorCode.INVALID_FIELD, "field 'up_to' must be a message id")
+        await self.hub.conversations.set_fields(conv.site, conv.id, **{f"read_{self.role}": up_to})
+        await self.hub.transcripts.publish(
+            conv.id, {"type": "read", "role": self.role, "up_to": up_to, "from_conn": self.id}
+        )
+
+    async def on_resume(self, frame: Frame) -> None:
+        """Continue a conversation from {epoch, after}; if that history is gone, say so
+        (`reset`) and send the whole transcript of the new epoch instead."""
+        conv = await self.conversation_for(frame["conversation_id"])
+        after = frame["after"]
+        if after in ("", "0"):
+            after = "0-0"
+        if not frames.is_stream_id(after):
+            raise ProtocolError(ErrorCode.INVALID_FIELD, "field 'after' must be a message id")
+        epoch, reason = conv.epoch, ""
+        if frame["epoch"] != conv.epoch:
+            reason = "epoch_changed"
+        elif after != "0-0" and not await self.hub.transcripts.has(conv.id, after):
+            epoch = await self.hub.conversations.bump_epoch(conv.site, conv.id)
+            reason = "history_lost"
+        if reason:
+            self.send({"type": "reset", "conversation_id": conv.id, "epoch": epoch,
+                       "reason": reason})  # fmt: skip
+            after = "0-0"
+        self.send(await self.gateway.summary(conv, self.role, epoch))
+        await self.watch(conv.id, after)
+
+    async def on_message(self, frame: Frame) -> None:
+        conv = await self.conversation_for(frame["conversation_id"])
+        if not conv.open:
+            raise ProtocolError(
+                ErrorCode.CONVERSATION_CLOSED, "the conversation is closed", frame["client_msg_id"]
+            )
+        cmid = frame["client_msg_id"]
+        entry_id, new = await self.hub.post(conv, self.sender(), cmid, frame["text"])
+        ts = frames.stream_id_key(entry_id)[0]
+        self.send({"type": "ack", "conversation_id": conv.id, "client_msg_id": cmid,
+                   "id": entry_id, "ts": ts, "duplicate": not new})  # fmt: skip
+
+    def sender(self) -> dict[str, str]:
+        raise NotImplementedError
+
+    async def conversation_for(self, conversation_id: str) -> Conversation:
+        """The conversation if this socket may act on it, else ProtocolError."""
+        raise NotImplementedError

@@ -1,0 +1,144 @@
+"""What one server process holds: its sockets, its event bus, and its background duties
+(heartbeats of its agents' connections, the sweeper)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Coroutine, Mapping
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlparse
+
+from redis.exceptions import RedisError
+
+from chatserver.config import Settings
+from chatserver.core.frames import CloseCode
+from chatserver.core.model import Conversation, Site
+from chatserver.gateway.bus import Bus
+from chatserver.gateway.queues import QueueWatch
+from chatserver.hub import Hub
+from chatserver.store import sites
+
+if TYPE_CHECKING:
+    from chatserver.gateway.agent import AgentConnection
+    from chatserver.gateway.connection import Connection
+
+log = logging.getLogger(__name__)
+
+# The gateway of this process (set while the app runs), for the signal handler of the server.
+CURRENT: Gateway | None = None
+
+
+class Gateway:
+    def __init__(self, hub: Hub, settings: Settings) -> None:
+        self.hub = hub
+        self.settings = settings
+        self.bus = Bus(hub.redis)
+        self.queues = QueueWatch(hub.conversations, self.bus)
+        self.connections: set[Connection] = set()
+        self.agent_connections: set[AgentConnection] = set()
+        self.secret = b""
+        self.draining = False
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._sweeper: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        global CURRENT
+        CURRENT = self
+        self.secret = await sites.shared_secret(self.hub.redis, self.settings.secret)
+        self.bus.on_state(self._on_bus_state)
+        await self.bus.start()
+        self._sweeper = asyncio.create_task(self._background(), name="sweeper")
+
+    async def stop(self) -> None:
+        if self._sweeper is not None:
+            self._sweeper.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._sweeper
+        await self.bus.stop()
+
+    def spawn(self, coro: Coroutine[Any, Any, Any]) -> None:
+        """Run a fire-and-forget job of a socket, keeping a reference and logging failures."""
+        task = asyncio.create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._job_done)
+
+    def _job_done(self, task: asyncio.Task[Any]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.warning("background job failed: %r", task.exception())
+
+    def close_all(self, code: CloseCode, reason: str) -> None:
+        for conn in list(self.connections):
+            conn.close_soon(code, reason)
+
+    def _on_bus_state(self, up: bool) -> None:
+        for conn in list(self.connections):
+            if conn.authenticated:
+                conn.on_bus_state(up)
+
+    # --- what both roles see of a conversation --------------------------------------------
+    async def summary(
+        self, conv: Conversation, role: str, epoch: int | None = None
+    ) -> dict[str, Any]:
+        agent = None
+        if conv.agent:
+            agent = {"name": await self.hub.agent_name(conv.agent)}
+            if role == "agent":
+                agent["id"] = conv.agent
+        frame: dict[str, Any] = {
+            "type": "conversation", "conversation_id": conv.id, "state": conv.state.value,
+            "department": conv.department, "epoch": epoch or conv.epoch, "agent": agent,
+            "created": conv.created_ms, "closed": conv.closed_ms or None,
+            "outcome": conv.outcome or None,
+        }  # fmt: skip
+        if role == "agent":
+            frame["visitor_id"] = conv.visitor
+            frame["customer"] = conv.customer or None
+        return frame
+
+    # --- origins --------------------------------------------------------------------------
+    def origin_allowed(self, origin: str, site: Site, headers: Mapping[str, str]) -> bool:
+        """A shopper socket may come from the site's allowed origins, or from our own pages
+        (the demo store). A site with no allowed origins accepts any (development)."""
+        if self.console_origin_allowed(origin, headers):
+            return True
+        return not site.allowed_origins or origin.rstrip("/") in site.allowed_origins
+
+    def console_origin_allowed(self, origin: str, headers: Mapping[str, str]) -> bool:
+        if self.settings.public_url:
+            public = urlparse(self.settings.public_url)
+            return origin.rstrip("/") == f"{public.scheme}://{public.netloc}"
+        return urlparse(origin).netloc == headers.get("host", "")
+
+    # --- background duties ----------------------------------------------------------------
+    async def _background(self) -> None:
+        period = self.settings.sweep_seconds
+        beat_every = max(1, int(self.hub.presence_ttl_ms / 3000 / period))
+        tick = 0
+        while True:
+            await asyncio.sleep(period)  # a period timer, not a synchronisation
+            tick += 1
+            try:
+                if tick % beat_every == 0:
+                    await self._heartbeat()
+                for site in await sites.list_sites(self.hub.redis):
+                    await self.hub.sweep(site)
+            except (RedisError, OSError) as exc:
+                log.warning("sweep skipped: %s", exc)
+            except Exception:
+                log.exception("sweep failed")
+
+    async def _heartbeat(self) -> None:
+        by_site: dict[str, list[tuple[str, str]]] = {}
+        for conn in list(self.agent_connections):
+            if conn.agent is not None:
+                by_site.setdefault(conn.agent.site, []).append((conn.agent.login, conn.id))
+        now = self.hub.now_ms()
+        for site, pairs in by_site.items():
+            await self.hub.agents.touch(site, pairs, now, now + self.hub.presence_ttl_ms)
+        for conn in list(self.connections):
+            for conv in getattr(conn, "mine", {}).values():
+                if conv.state.value == "queued":
+                    await self.hub.conversations.mark_back(conv.site, conv.id)

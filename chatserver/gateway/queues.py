@@ -1,0 +1,110 @@
+"""Live queue positions: each process keeps its own queued shoppers told where they stand.
+
+A change to a department's queue (published by the scripts on the site channel) schedules one
+recomputation per (site, department) in this process; changes arriving meanwhile are folded
+into one more run, so a burst of assignments costs a few Redis round trips, not one per shopper.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import defaultdict
+from typing import TYPE_CHECKING, Any
+
+from redis.exceptions import RedisError
+
+from chatserver.core.model import Conversation
+from chatserver.core.routing import DEFAULT_HANDLE_SECONDS, estimate_wait_seconds
+from chatserver.gateway.bus import Bus
+from chatserver.store import keys
+from chatserver.store.conversations import Conversations
+
+if TYPE_CHECKING:
+    from chatserver.gateway.connection import Connection
+
+log = logging.getLogger(__name__)
+Target = tuple[str, str]  # (site, department)
+
+
+class QueueWatch:
+    def __init__(self, conversations: Conversations, bus: Bus) -> None:
+        self._conversations = conversations
+        self._bus = bus
+        self._sites: set[str] = set()
+        self._followers: dict[Target, dict[Connection, str]] = defaultdict(dict)
+        self._running: dict[Target, asyncio.Task[None]] = {}
+        self._dirty: set[Target] = set()
+        self._last: dict[tuple[Connection, str], tuple[int, int | None]] = {}
+
+    def follow(self, conn: Connection, conv: Conversation) -> None:
+        """Keep `conn` told of `conv`'s position while it is queued."""
+        self.forget(conn, conv.id)
+        target = (conv.site, conv.department)
+        self._followers[target][conn] = conv.id
+        if conv.site not in self._sites:
+            self._sites.add(conv.site)
+            asyncio.create_task(
+                self._bus.subscribe(keys.site_channel(conv.site), self.on_site_event)
+            )
+        self.poke(*target)
+
+    def forget(self, conn: Connection, conversation_id: str) -> None:
+        for target, followers in list(self._followers.items()):
+            if followers.get(conn) == conversation_id:
+                del followers[conn]
+                self._last.pop((conn, conversation_id), None)
+                if not followers:
+                    del self._followers[target]
+
+    def forget_all(self, conn: Connection) -> None:
+        for target, followers in list(self._followers.items()):
+            conv = followers.pop(conn, None)
+            if conv is not None:
+                self._last.pop((conn, conv), None)
+            if not followers:
+                del self._followers[target]
+
+    def on_site_event(self, channel: str, event: dict[str, Any]) -> None:
+        site = channel.split("{s:", 1)[1].split("}", 1)[0]
+        dept = event.get("dept")
+        if event.get("t") in ("queue", "agent") or dept:
+            for target in list(self._followers):
+                if target[0] == site and (dept is None or dept == target[1]):
+                    self.poke(*target)
+
+    def poke(self, site: str, department: str) -> None:
+        target = (site, department)
+        if target not in self._followers:
+            return
+        if target in self._running:
+            self._dirty.add(target)
+            return
+        self._running[target] = asyncio.create_task(self._recompute(target))
+
+    async def _recompute(self, target: Target) -> None:
+        try:
+            while True:
+                self._dirty.discard(target)
+                await self._push_positions(target)
+                if target not in self._dirty:
+                    return
+        except RedisError as exc:
+            log.warning("queue positions not updated: %s", exc)
+        finally:
+            self._running.pop(target, None)
+
+    async def _push_positions(self, target: Target) -> None:
+        snap = await self._conversations.snapshot(*target)
+        rank = {conv: i + 1 for i, conv in enumerate(snap.queued)}
+        handle = snap.avg_handle_seconds or DEFAULT_HANDLE_SECONDS
+        for conn, conv_id in list(self._followers.get(target, {}).items()):
+            position = rank.get(conv_id)
+            if position is None:
+                continue
+            eta = estimate_wait_seconds(position, snap.free_slots, snap.total_slots, handle)
+            if self._last.get((conn, conv_id)) == (position, eta):
+                continue
+            self._last[(conn, conv_id)] = (position, eta)
+            conn.send({"type": "queue", "conversation_id": conv_id, "position": position,
+                       "eta_seconds": eta, "agents_online": snap.total_slots > 0})  # fmt: skip

@@ -1,0 +1,228 @@
+"""The hub: what happens when a shopper starts a chat, an agent closes one, a sweep runs...
+
+Each operation is a short sequence of store calls (each atomic in Redis) plus the transcript
+events both sides see. The gateway (sockets) and the web layer (REST) both call in here; the
+hub keeps no state of its own beyond its Redis client, so any process can do anything.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+from redis.asyncio import Redis
+
+from chatserver.config import Settings
+from chatserver.core.model import Agent, AgentStatus, Conversation, ConversationState, Site
+from chatserver.store import sites
+from chatserver.store.agents import Agents
+from chatserver.store.conversations import Assignment, Conversations
+from chatserver.store.scripts import Scripts
+from chatserver.store.transcripts import Transcripts
+
+
+def wall_clock_ms() -> int:
+    return int(time.time() * 1000)
+
+
+class Hub:
+    def __init__(
+        self, redis: Redis, settings: Settings, clock: Callable[[], int] = wall_clock_ms
+    ) -> None:
+        self.redis = redis
+        self.settings = settings
+        self.now_ms = clock
+        scripts = Scripts(redis)
+        self.agents = Agents(redis, scripts)
+        self.conversations = Conversations(redis, scripts)
+        self.transcripts = Transcripts(redis, scripts)
+        self._names: dict[str, str] = {}
+
+    # --- sites and agents -----------------------------------------------------------------
+    async def site(self, key: str) -> Site | None:
+        return await sites.load_site(self.redis, key)
+
+    async def agent_name(self, login: str) -> str:
+        if login not in self._names:
+            agent = await self.agents.get(login)
+            self._names[login] = agent.name if agent else login
+        return self._names[login]
+
+    # --- shoppers -------------------------------------------------------------------------
+    async def start_conversation(
+        self,
+        site: Site,
+        visitor: str,
+        department: str,
+        priority: int = 0,
+        customer: str = "",
+        extra: dict[str, str] | None = None,
+    ) -> Conversation:
+        """Open a conversation in `department`'s queue and serve the queue at once."""
+        conv = Conversation(
+            id=uuid.uuid4().hex,
+            site=site.key,
+            department=department,
+            visitor=visitor,
+            state=ConversationState.QUEUED,
+            priority=priority,
+            customer=customer,
+            created_ms=self.now_ms(),
+            extra=extra or {},
+        )
+        await self.conversations.create(conv)
+        await self.event(conv.id, "created", department=department)
+        await self.serve(site.key, department)
+        return await self.conversations.get(site.key, conv.id) or conv
+
+    async def post(
+        self,
+        conv: Conversation,
+        sender: dict[str, str],
+        client_msg_id: str,
+        text: str,
+    ) -> tuple[str, bool]:
+        """Store a message once per (sender, client message id). Returns (id, new)."""
+        entry = {"kind": "message", "from": sender, "text": text, "cmid": client_msg_id}
+        dedupe = f"{sender['role']}:{sender['id']}|{client_msg_id}"
+        entry_id, new = await self.transcripts.append(conv.id, entry, dedupe)
+        if new and sender["role"] == "agent" and not conv.first_reply_ms:
+            await self.conversations.set_first_reply(conv.site, conv.id, self.now_ms())
+        return entry_id, new
+
+    async def event(self, conversation_id: str, name: str, **fields: Any) -> str:
+        """Append a system event (assigned, transferred, closed...) to the transcript."""
+        entry = {"kind": "event", "event": name, **fields}
+        entry_id, _ = await self.transcripts.append(conversation_id, entry)
+        return entry_id
+
+    # --- routing --------------------------------------------------------------------------
+    async def serve(self, site: str, department: str) -> list[Assignment]:
+        """Assign the department's queue head while agents have room; record each in its
+        transcript."""
+        done = await self.conversations.serve(site, department, self.now_ms())
+        for a in done:
+            await self.event(
+                a.conversation_id,
+                "assigned",
+                agent={"id": a.agent, "name": await self.agent_name(a.agent)},
+            )
+        return done
+
+    async def serve_all(self, site: Site) -> None:
+        for department in site.departments:
+            await self.serve(site.key, department)
+
+    async def close(self, conv: Conversation, by: dict[str, str], outcome: str = "") -> bool:
+        """Close a conversation (either side). Frees the agent's slot and serves the queue."""
+        agent = await self.conversations.finish(conv.site, conv.id, self.now_ms(), outcome)
+        if agent is None:
+            return False
+        await self.event(conv.id, "closed", by=by, outcome=outcome)
+        await self._serve_agent_departments(conv.site, agent)
+        return True
+
+    async def transfer(
+        self,
+        conv: Conversation,
+        by: Agent,
+        *,
+        to_agent: str = "",
+        to_department: str = "",
+        note: str = "",
+    ) -> str:
+        """Hand a conversation to an agent with room or to the front of a department's queue.
+        Returns the store's status ('moved', 'no_room', ...)."""
+        acting = "" if by.role.value in ("supervisor", "admin") else by.login
+        status, previous = await self.conversations.transfer(
+            conv.site, conv.id, self.now_ms(), to_agent=to_agent, to_department=to_department,
+            by=acting,
+        )  # fmt: skip
+        if status != "moved":
+            return status
+        target: dict[str, str] = {"department": to_department}
+        if to_agent:
+            target = {"id": to_agent, "name": await self.agent_name(to_agent)}
+        await self.event(conv.id, "transferred", to=target, by={"id": by.login, "name": by.name})
+        if note:
+            await self.transcripts.append(
+                conv.id,
+                {"kind": "note", "internal": True, "text": note,
+                 "from": {"role": "agent", "id": by.login, "name": by.name}},
+            )  # fmt: skip
+        if to_department:
+            await self.serve(conv.site, to_department)
+        await self._serve_agent_departments(conv.site, previous)
+        return status
+
+    async def set_status(self, agent: Agent, status: AgentStatus) -> None:
+        """An agent goes online, away or offline. Offline hands their chats back at once."""
+        if status is AgentStatus.OFFLINE:
+            await self.hand_back(agent.site, agent.login, only_expired=False)
+        await self.agents.set_status(agent, status, self.now_ms())
+        if status is AgentStatus.ONLINE:
+            await self._serve_agent_departments(agent.site, agent.login)
+
+    async def set_capacity(self, agent: Agent, capacity: int) -> None:
+        await self.agents.set_capacity(agent, capacity, self.now_ms())
+        await self._serve_agent_departments(agent.site, agent.login)
+
+    async def connected(self, agent: Agent, conn_id: str) -> None:
+        now = self.now_ms()
+        woke = await self.agents.touch(
+            agent.site, [(agent.login, conn_id)], now, now + self.presence_ttl_ms
+        )
+        if woke:
+            await self._serve_agent_departments(agent.site, agent.login)
+
+    async def disconnected(self, agent: Agent, conn_id: str) -> None:
+        grace_ms = int(self.settings.grace_seconds * 1000)
+        await self.agents.drop(agent.site, agent.login, conn_id, self.now_ms(), grace_ms)
+
+    @property
+    def presence_ttl_ms(self) -> int:
+        """How long a connection counts as live without a heartbeat (3 sweep periods, >= 5 s)."""
+        return int(max(5.0, 3 * self.settings.sweep_seconds) * 1000)
+
+    async def hand_back(self, site: str, login: str, only_expired: bool) -> int:
+        """Requeue the agent's chats at the front of their queues, with a transcript event."""
+        convs = await self.agents.chats(site, login)
+        count = await self.conversations.requeue_agent(site, login, self.now_ms(), only_expired)
+        if count:
+            for conv_id in convs:
+                await self.event(conv_id, "requeued", reason="agent_offline")
+            for dept in {
+                c.department for c in [await self.conversations.get(site, i) for i in convs] if c
+            }:
+                await self.serve(site, dept)
+        return count
+
+    async def leave_queue(self, conv: Conversation) -> None:
+        """The shopper of a queued conversation disconnected: hold their place a while."""
+        if conv.state is ConversationState.QUEUED:
+            deadline = self.now_ms() + int(self.settings.queue_hold_seconds * 1000)
+            await self.conversations.mark_left(conv.site, conv.id, deadline)
+
+    async def sweep(self, site: Site) -> None:
+        """The backstop, run by every process periodically; idempotent."""
+        grace_ms = int(self.settings.grace_seconds * 1000)
+        expired_agents, left = await self.conversations.sweep(site.key, self.now_ms(), grace_ms)
+        for login in expired_agents:
+            await self.hand_back(site.key, login, only_expired=True)
+        for conv_id in left:
+            done = await self.conversations.finish(
+                site.key, conv_id, self.now_ms(), "", ConversationState.ABANDONED
+            )
+            if done is not None:
+                await self.event(conv_id, "abandoned")
+        await self.serve_all(site)
+
+    async def _serve_agent_departments(self, site: str, login: str) -> None:
+        if not login:
+            return
+        agent = await self.agents.get(login)
+        if agent is not None:
+            for dept in agent.departments:
+                await self.serve(site, dept)

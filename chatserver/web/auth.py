@@ -1,0 +1,64 @@
+"""Agent login over REST: POST /api/v1/login gives a session token for /ws/v1/agent."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+from redis.exceptions import RedisError
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from chatserver.store import sessions
+
+MAX_BODY = 16 * 1024
+
+
+async def login(request: Request) -> Response:
+    body = await _json_body(request)
+    if isinstance(body, Response):
+        return body
+    name, password = body.get("login"), body.get("password")
+    if not isinstance(name, str) or not isinstance(password, str):
+        return _error(400, "invalid_field", "login and password are required strings")
+    hub = request.app.state.gateway.hub
+    try:
+        agent = await hub.agents.verify_password(name, password)
+        if agent is None:
+            return _error(401, "bad_credentials", "wrong login or password")
+        ttl = int(hub.settings.session_hours * 3600)
+        token = await sessions.create_session(hub.redis, agent.login, ttl)
+    except RedisError:
+        return _error(503, "unavailable", "storage unavailable, retry")
+    return JSONResponse({"token": token, "expires_in": ttl,
+                         "agent": {"id": agent.login, "name": agent.name, "site": agent.site,
+                                   "role": agent.role.value}})  # fmt: skip
+
+
+async def logout(request: Request) -> Response:
+    token = request.headers.get("authorization", "").removeprefix("Bearer ").strip()
+    if token:
+        await sessions.end_session(request.app.state.gateway.hub.redis, token)
+    return Response(status_code=204)
+
+
+async def _json_body(request: Request) -> dict[str, Any] | Response:
+    raw = await request.body()
+    if len(raw) > MAX_BODY:
+        return _error(413, "too_large", "request body too large")
+    try:
+        body = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        return _error(400, "bad_json", "the body must be a JSON object")
+    return body if isinstance(body, dict) else _error(400, "bad_json", "the body must be an object")
+
+
+def _error(status: int, code: str, message: str) -> Response:
+    return JSONResponse({"error": code, "message": message}, status_code=status)
+
+
+routes = [
+    Route("/api/v1/login", login, methods=["POST"]),
+    Route("/api/v1/logout", logout, methods=["POST"]),
+]

@@ -1,0 +1,116 @@
+"""Running the app under uvicorn: the embedded Redis, worker processes, graceful shutdown."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import signal
+from collections.abc import Iterator
+from dataclasses import replace
+from pathlib import Path
+from types import FrameType
+
+import uvicorn
+from uvicorn._subprocess import get_subprocess
+
+from chatserver.config import Settings
+from chatserver.core.frames import MAX_FRAME_BYTES, CloseCode
+from chatserver.gateway import process
+
+log = logging.getLogger(__name__)
+URL_FILE = "redis.url"
+
+
+class GracefulServer(uvicorn.Server):
+    """On SIGTERM/SIGINT: /readyz turns 503 and every socket is closed with 1012 (service
+    restart) so clients reconnect elsewhere and resume; then uvicorn shuts down."""
+
+    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+        gateway = process.CURRENT
+        if gateway is not None and not gateway.draining:
+            gateway.draining = True
+            gateway.close_all(CloseCode.SERVICE_RESTART, "server restart")
+        super().handle_exit(sig, frame)
+
+
+@contextlib.contextmanager
+def redis_for(settings: Settings) -> Iterator[Settings]:
+    """Settings with a Redis URL: the configured one, the embedded Redis already running for
+    this data directory, or a new embedded Redis (stopped on exit)."""
+    if settings.redis_url:
+        yield settings
+        return
+    url_file = settings.data_path / URL_FILE
+    running = _running_url(url_file)
+    if running:
+        yield replace(settings, redis_url=running)
+        return
+    from chatserver.store.embedded import EmbeddedRedis
+
+    embedded = EmbeddedRedis(settings.data_path, appendfsync=settings.appendfsync)
+    url = embedded.start()
+    url_file.write_text(f"{url}\n{os.getpid()}\n")
+    try:
+        yield replace(settings, redis_url=url)
+    finally:
+        url_file.unlink(missing_ok=True)
+        embedded.stop()
+
+
+def _running_url(url_file: Path) -> str:
+    """The URL of an embedded Redis another chatserver process started, if it still runs."""
+    try:
+        url, pid = url_file.read_text().split()
+        os.kill(int(pid), 0)
+    except (OSError, ValueError):
+        return ""
+    return url
+
+
+def serve(settings: Settings) -> None:
+    """Serve until interrupted (settings must carry a Redis URL)."""
+    os.environ.update(settings.to_env())
+    uv_config = uvicorn.Config(
+        "chatserver.web.app:create_app",
+        factory=True,
+        host=settings.host,
+        port=settings.port,
+        workers=settings.workers,
+        ws="websockets-sansio",
+        ws_max_size=MAX_FRAME_BYTES,
+        ws_per_message_deflate=False,
+        ws_ping_interval=20.0,
+        ws_ping_timeout=20.0,
+        lifespan="on",
+        log_level=settings.log_level,
+        access_log=settings.log_level == "debug",
+        timeout_graceful_shutdown=5,
+    )
+    if settings.workers == 1:
+        GracefulServer(uv_config).run()
+    else:
+        _run_workers(uv_config, settings.workers)
+
+
+def _run_workers(uv_config: uvicorn.Config, count: int) -> None:
+    """`count` worker processes sharing one listening socket; a signal stops them all (each
+    drains gracefully). uvicorn's own supervisor would not use GracefulServer."""
+    sock = uv_config.bind_socket()
+    workers = [
+        get_subprocess(uv_config, target=GracefulServer(uv_config).run, sockets=[sock])
+        for _ in range(count)
+    ]
+    for worker in workers:
+        worker.start()
+
+    def stop(sig: int, frame: FrameType | None) -> None:
+        for worker in workers:
+            if worker.is_alive():
+                worker.terminate()
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    for worker in workers:
+        worker.join()
+    sock.close()
