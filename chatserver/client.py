@@ -47,6 +47,9 @@ class Client:
         self._reader: asyncio.Task[None] | None = None
         self.close_code: int | None = None
         self.close_reason = ""
+        self._taken: set[int] = set()
+        self._arrived = asyncio.Event()
+        self._closed_seen = False
 
     async def connect(self) -> None:
         proto = frames.MSGPACK_SUBPROTOCOL if self.binary else frames.JSON_SUBPROTOCOL
@@ -55,6 +58,7 @@ class Client:
             origin=self.origin, max_size=2**20, compression=None, open_timeout=10,  # type: ignore[arg-type]
         )  # fmt: skip
         self.close_code = None
+        self._closed_seen = False
         self._inbox = asyncio.Queue()
         self._reader = asyncio.create_task(self._read())
 
@@ -65,12 +69,15 @@ class Client:
                 frame = frames.decode(raw, isinstance(raw, bytes))
                 self.received.append(frame)
                 self._inbox.put_nowait(frame)
+                self._arrived.set()
         except websockets.ConnectionClosed:
             pass
         finally:
             self.close_code = self.ws.close_code
             self.close_reason = self.ws.close_reason or ""
+            self._closed_seen = True
             self._inbox.put_nowait(None)
+            self._arrived.set()
 
     async def send(self, frame: Frame) -> None:
         assert self.ws is not None
@@ -82,7 +89,7 @@ class Client:
         await self.ws.send(data)
 
     async def next(self, timeout: float = 10.0) -> Frame:
-        """The next frame received, or ClientClosed."""
+        """The next frame received (in order, each once), or ClientClosed."""
         frame = await asyncio.wait_for(self._inbox.get(), timeout)
         if frame is None:
             self._inbox.put_nowait(None)
@@ -92,16 +99,29 @@ class Client:
     async def wait_for(
         self, type_: str, timeout: float = 10.0, where: Predicate | None = None, **match: Any
     ) -> Frame:
-        """The next frame of `type_` whose fields equal `match` (and satisfy `where`)."""
+        """The first frame of `type_` whose fields equal `match` (and satisfy `where`) that no
+        earlier wait_for returned, looking at everything received so far, then waiting."""
+
+        def fits(frame: Frame) -> bool:
+            return (
+                frame.get("type") == type_
+                and all(frame.get(k) == v for k, v in match.items())
+                and (where is None or where(frame))
+            )
+
         async with asyncio.timeout(timeout):
+            index = 0
             while True:
-                frame = await self.next(timeout)
-                if frame.get("type") != type_:
-                    continue
-                if all(frame.get(k) == v for k, v in match.items()) and (
-                    where is None or where(frame)
-                ):
-                    return frame
+                while index < len(self.received):
+                    frame = self.received[index]
+                    index += 1
+                    if id(frame) not in self._taken and fits(frame):
+                        self._taken.add(id(frame))
+                        return frame
+                if self._closed_seen:
+                    raise ClientClosed(self.close_code, self.close_reason)
+                self._arrived.clear()
+                await self._arrived.wait()
 
     async def wait_closed(self, timeout: float = 10.0) -> int | None:
         """Wait until the server closes the socket; returns the close code."""
@@ -169,6 +189,7 @@ class ResumingClient:
         self._changed = asyncio.Event()
         self._runner: asyncio.Task[None] | None = None
         self._stopping = False
+        self._jobs: set[asyncio.Task[None]] = set()
 
     async def start(self) -> None:
         await self._connect_once(self.urls[0])
@@ -228,10 +249,21 @@ class ResumingClient:
         elif kind == "reset" and conv_id:
             old = self.logs.get(conv_id, ConversationLog())
             self.logs[conv_id] = ConversationLog(epoch=frame["epoch"], resets=old.resets + 1)
+        elif kind == "service" and frame.get("state") == "ok":
+            # Storage is back: whatever it refused meanwhile (error 'unavailable') goes again.
+            task = asyncio.create_task(self._resend_outbox())
+            self._jobs.add(task)
+            task.add_done_callback(self._jobs.discard)
         elif kind == "conversation" and conv_id:
             self.logs.setdefault(conv_id, ConversationLog(epoch=frame["epoch"]))
         self.events.append(frame)
         self._changed.set()
+
+    async def _resend_outbox(self) -> None:
+        if self.client is not None:
+            with contextlib.suppress(Exception):
+                for frame in list(self.outbox.values()):
+                    await self.client.send(frame)
 
     async def send_message(self, conversation_id: str, text: str) -> str:
         """Queue a message in the outbox and send it; returns its client message id."""

@@ -41,6 +41,8 @@ OPTIONS: tuple[Option, ...] = (
     Option("workers", int, 1, "Number of server processes sharing the port."),
     Option("redis_url", str, "", "Redis URL (redis://, rediss://, unix://). Empty: start the "
            "embedded redis-server with its data in --data-dir."),
+    Option("redis_connections", int, 64, "Redis connections per process (callers wait for a "
+           "free one)."),
     Option("data_dir", str, "./chat-data", "Where the embedded Redis keeps its append-only file."),
     Option("appendfsync", str, "always", "Embedded Redis fsync policy: 'always' (no acked "
            "message is lost on a crash) or 'everysec' (faster; up to ~1 s may be lost)."),
@@ -68,6 +70,7 @@ class Settings:
     port: int = 8000
     workers: int = 1
     redis_url: str = ""
+    redis_connections: int = 64
     data_dir: str = "./chat-data"
     appendfsync: str = "always"
     secret: str = ""
@@ -107,6 +110,8 @@ class Settings:
             "sweep_seconds",
         ):
             _require(getattr(self, name) > 0, name, getattr(self, name), "must be > 0")
+        _require(self.redis_connections >= 4, "redis_connections", self.redis_connections,
+                 "must be >= 4")
         _require(self.rate_burst >= 1, "rate_burst", self.rate_burst, "must be >= 1")
         _require(self.send_queue >= 8, "send_queue", self.send_queue, "must be >= 8")
         _require(

@@ -30,6 +30,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 HELLO_TIMEOUT = 10.0
+FLUSH_TIMEOUT = 2.0
 FrameHandler = Callable[[Frame], Awaitable[None]]
 
 
@@ -80,7 +81,12 @@ class Connection:
     # --- lifecycle --------------------------------------------------------------------------
     async def run(self) -> None:
         """Serve the socket until it closes. Never raises."""
-        refusal = await self.refuse_reason()
+        try:
+            refusal = await self.refuse_reason()
+        except (RedisError, OSError):
+            await self.ws.accept()
+            await self._close(CloseCode.TRY_AGAIN_LATER, "storage unavailable")
+            return
         if refusal:
             await self.ws.close(code=CloseCode.POLICY_VIOLATION, reason=refusal)
             return
@@ -95,7 +101,10 @@ class Connection:
         try:
             await self._read_loop()
         except Closing as closing:
-            await self._close(closing.code, closing.reason)
+            # Let the writer flush what is queued (the error that explains the close) first.
+            self.close_soon(closing.code, closing.reason)
+            with contextlib.suppress(TimeoutError, asyncio.CancelledError):
+                await asyncio.wait_for(asyncio.shield(writer), FLUSH_TIMEOUT)
         except WebSocketDisconnect:
             pass
         except Exception:
@@ -213,11 +222,12 @@ class Connection:
                 await self.ws.close(code=code, reason=reason)
 
     def close_soon(self, code: CloseCode, reason: str) -> None:
-        """Ask the writer to close after what is queued (used at shutdown)."""
+        """Ask the writer to close after what is queued (a full queue is dropped instead)."""
         if self._closing is None:
             self._closing = Closing(code, reason)
-            with contextlib.suppress(asyncio.QueueFull):
-                self._queue.put_nowait(None)
+            if self._queue.full():
+                self._drop_queue()
+            self._queue.put_nowait(None)
 
     # --- following conversations ------------------------------------------------------------
     def visible(self, entry: dict[str, Any]) -> bool:

@@ -6,7 +6,7 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator
 
-from redis.asyncio import Redis
+from redis.asyncio import BlockingConnectionPool, Redis
 from redis.exceptions import RedisError
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -32,10 +32,14 @@ def create_app(settings: Settings | None = None) -> Starlette:
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        redis = Redis.from_url(
-            settings.redis_url, decode_responses=True, health_check_interval=10,
-            socket_connect_timeout=2, socket_timeout=5, retry_on_timeout=True,
+        # A bounded pool that makes callers wait for a free connection (the default pool
+        # fails at once when a burst of sockets all need Redis together).
+        pool = BlockingConnectionPool.from_url(
+            settings.redis_url, max_connections=settings.redis_connections, timeout=10,
+            decode_responses=True, health_check_interval=10, socket_connect_timeout=2,
+            socket_timeout=5,
         )  # fmt: skip
+        redis = Redis(connection_pool=pool)
         gateway = Gateway(Hub(redis, settings), settings)
         app.state.gateway = gateway
         await gateway.start()

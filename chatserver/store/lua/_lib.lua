@@ -48,6 +48,7 @@ local function queue_push(k_queue, conv, priority, front)
     seq = MIDDLE + redis.call('HINCRBY', K_SEQ, 'back', 1)
   end
   redis.call('ZADD', k_queue, int((MAX_PRIORITY - priority) * BAND + seq), conv)
+  return seq
 end
 
 -- Take a conversation away from its agent (close, transfer, requeue).

@@ -10,6 +10,7 @@ for i = 4, #ARGV do fields[#fields + 1] = ARGV[i] end
 redis.call('HSET', k_conv, 'state', 'queued', 'priority', priority, 'created_ms', now,
   'epoch', 1, unpack(fields))
 redis.call('ZADD', k_visitor, now, conv)
-queue_push(k_queue, conv, priority, false)
+-- 'arrival' numbers conversations in the order they entered the site's queues.
+redis.call('HSET', k_conv, 'arrival', queue_push(k_queue, conv, priority, false) - MIDDLE)
 publish({t = 'queue', dept = redis.call('HGET', k_conv, 'department')})
 return 1

@@ -1,0 +1,158 @@
+"""Shoppers and agents talking through real server processes."""
+
+from __future__ import annotations
+
+from redis.asyncio import Redis
+
+from chatserver.client import Client
+from chatserver.store import keys
+from chatserver.store.transcripts import Transcripts
+from tests.conftest import scaled
+from tests.integration.conftest import StartServer
+from tests.integration.servers import ServerProcess
+from tests.integration.world import agent_client, make_agent, make_site, shopper_client, start_chat
+
+
+async def _stream_texts(redis: Redis, conversation_id: str) -> list[tuple[str, str]]:
+    rows = await redis.xrange(keys.transcript(conversation_id))
+    import orjson
+
+    entries = [(i, orjson.loads(f["e"])) for i, f in rows]
+    return [(i, e["text"]) for i, e in entries if e["kind"] == "message"]
+
+
+async def test_shopper_and_agent_on_two_processes_chat_both_ways(
+    redis: Redis, site_key: str, two_servers: tuple[ServerProcess, ServerProcess]
+) -> None:
+    first, second = two_servers
+    site = await make_site(redis, site_key)
+    await make_agent(redis, site, f"{site_key}-ann")
+    agent = await agent_client(second, f"{site_key}-ann")
+    shopper, _ = await shopper_client(first, site)
+
+    conv = await start_chat(shopper, "你好, do you ship to Lyon?")
+    await agent.wait_for("conversation", scaled(10), conversation_id=conv, state="assigned")
+    for i in range(5):
+        await agent.send({"type": "message", "conversation_id": conv,
+                          "client_msg_id": f"a{i}", "text": f"agent {i} 好的"})  # fmt: skip
+        await shopper.send({"type": "message", "conversation_id": conv,
+                            "client_msg_id": f"s{i}", "text": f"shopper {i}"})  # fmt: skip
+    await agent.wait_for("ack", scaled(10), client_msg_id="a4")
+    await shopper.wait_for("ack", scaled(10), client_msg_id="s4")
+
+    stored = await _stream_texts(redis, conv)
+    assert len(stored) == 11
+
+    def seen(client: Client) -> list[tuple[str, str]]:
+        return [(f["id"], f["text"]) for f in client.received
+                if f.get("type") == "message" and f["conversation_id"] == conv]  # fmt: skip
+
+    for client in (agent, shopper):
+        await client.wait_for("message", scaled(10), id=stored[-1][0])
+        assert seen(client) == stored
+    await agent.close()
+    await shopper.close()
+
+
+async def test_same_client_message_sent_three_times_is_stored_once(
+    redis: Redis, site_key: str, server: ServerProcess
+) -> None:
+    site = await make_site(redis, site_key)
+    shopper, _ = await shopper_client(server, site)
+    conv = await start_chat(shopper, "hello")
+    frame = {"type": "message", "conversation_id": conv, "client_msg_id": "dup-1", "text": "once"}
+    acks = []
+    for _ in range(3):
+        await shopper.send(frame)
+        acks.append(await shopper.wait_for("ack", scaled(10), client_msg_id="dup-1"))
+    assert len({a["id"] for a in acks}) == 1
+    assert [a["duplicate"] for a in acks] == [False, True, True]
+    texts = [t for _, t in await _stream_texts(redis, conv)]
+    assert texts.count("once") == 1
+    await shopper.close()
+
+
+async def test_msgpack_clients_get_the_same_frames(
+    redis: Redis, site_key: str, server: ServerProcess
+) -> None:
+    site = await make_site(redis, site_key)
+    shopper, welcome = await shopper_client(server, site, binary=True)
+    assert welcome["role"] == "shopper"
+    conv = await start_chat(shopper, "binary hello")
+    message = await shopper.wait_for("message", scaled(10), conversation_id=conv)
+    assert message["text"] == "binary hello"
+    entries = await Transcripts(redis, None).read(conv)  # type: ignore[arg-type]
+    assert entries[-1].id == message["id"]
+    await shopper.close()
+
+
+async def test_shopper_socket_drop_while_agent_sends_20_resumes_all_once_in_order(
+    redis: Redis, site_key: str, server: ServerProcess
+) -> None:
+    site = await make_site(redis, site_key)
+    await make_agent(redis, site, f"{site_key}-bo")
+    agent = await agent_client(server, f"{site_key}-bo")
+    shopper, welcome = await shopper_client(server, site)
+    conv = await start_chat(shopper, "are you there?")
+    await agent.wait_for("conversation", scaled(10), conversation_id=conv, state="assigned")
+    first = await shopper.wait_for("message", scaled(10), conversation_id=conv)
+    shopper.abort()  # the network drops: no close handshake
+
+    sent = []
+    for i in range(20):
+        await agent.send({"type": "message", "conversation_id": conv,
+                          "client_msg_id": f"m{i}", "text": f"reply {i}"})  # fmt: skip
+        sent.append((await agent.wait_for("ack", scaled(10), client_msg_id=f"m{i}"))["id"])
+
+    again, _ = await shopper_client(server, site, token=str(welcome["token"]))
+    await again.send({"type": "resume", "conversation_id": conv, "epoch": 1,
+                      "after": first["id"]})  # fmt: skip
+    await again.wait_for("synced", scaled(10), conversation_id=conv)
+    got = [f["id"] for f in again.received
+           if f.get("type") == "message" and f["from"]["role"] == "agent"]  # fmt: skip
+    assert got == sent
+    await agent.close()
+    await again.close()
+
+
+async def test_visitor_token_opens_only_own_conversations(
+    redis: Redis, site_key: str, server: ServerProcess
+) -> None:
+    site = await make_site(redis, site_key)
+    owner, _ = await shopper_client(server, site)
+    conv = await start_chat(owner, "private")
+    stranger, _ = await shopper_client(server, site)
+    await stranger.send({"type": "resume", "conversation_id": conv, "epoch": 1, "after": "0-0"})
+    error = await stranger.wait_for("error", scaled(10))
+    assert error["code"] == "forbidden"
+    await stranger.send({"type": "message", "conversation_id": conv,
+                         "client_msg_id": "x", "text": "sneaky"})  # fmt: skip
+    assert (await stranger.wait_for("error", scaled(10)))["code"] == "forbidden"
+    assert "sneaky" not in [t for _, t in await _stream_texts(redis, conv)]
+    await owner.close()
+    await stranger.close()
+
+
+async def test_queued_shopper_sees_position_and_gets_agent_when_capacity_frees(
+    redis: Redis, site_key: str, servers: StartServer
+) -> None:
+    server = await servers()
+    site = await make_site(redis, site_key)
+    await make_agent(redis, site, f"{site_key}-cy", capacity=1)
+    agent = await agent_client(server, f"{site_key}-cy")
+    first, _ = await shopper_client(server, site)
+    conv1 = await start_chat(first, "one")
+    await agent.wait_for("conversation", scaled(10), conversation_id=conv1, state="assigned")
+    second, _ = await shopper_client(server, site)
+    conv2 = await start_chat(second, "two")
+    queue = await second.wait_for("queue", scaled(10), conversation_id=conv2)
+    assert queue["position"] == 1
+    assert queue["agents_online"] is True
+
+    await agent.send({"type": "close", "conversation_id": conv1, "outcome": "resolved"})
+    await first.wait_for("conversation", scaled(10), conversation_id=conv1, state="closed")
+    assigned = await second.wait_for("conversation", scaled(10), conversation_id=conv2,
+                                     state="assigned")  # fmt: skip
+    assert assigned["agent"]["name"] == f"{site_key}-cy".title()
+    for client in (agent, first, second):
+        await client.close()
