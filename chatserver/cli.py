@@ -197,7 +197,7 @@ def agent_list(site_key: str | None, as_json: bool, **store: Any) -> None:
         keys_ = [site_key] if site_key else [s.key for s in await sites.list_sites(redis)]
         rows = []
         for key in keys_:
-            for a in await store_.list(key):
+            for a in await store_.of_site(key):
                 st = await store_.state(a)
                 rows.append({"login": a.login, "name": a.name, "site": key,
                              "departments": list(a.departments), "role": a.role.value,

@@ -110,8 +110,9 @@ class Settings:
             "sweep_seconds",
         ):
             _require(getattr(self, name) > 0, name, getattr(self, name), "must be > 0")
-        _require(self.redis_connections >= 4, "redis_connections", self.redis_connections,
-                 "must be >= 4")
+        _require(
+            self.redis_connections >= 4, "redis_connections", self.redis_connections, "must be >= 4"
+        )
         _require(self.rate_burst >= 1, "rate_burst", self.rate_burst, "must be >= 1")
         _require(self.send_queue >= 8, "send_queue", self.send_queue, "must be >= 8")
         _require(

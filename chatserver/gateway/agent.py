@@ -146,7 +146,7 @@ class AgentConnection(Connection):
 
     def on_site_event(self, channel: str, event: dict[str, Any]) -> None:
         assert self.agent is not None
-        me, kind, conv_id = self.agent.login, event.get("t"), event.get("conv")
+        me, kind, conv_id = self.agent.login, event.get("t"), str(event.get("conv", ""))
         if kind in ("assigned", "transferred") and event.get("agent") == me:
             self.gateway.spawn(self._take(conv_id))
         elif kind in ("transferred", "requeued") and event.get("from") == me:

@@ -150,7 +150,7 @@ class Bus:
     async def _close_pubsub(self) -> None:
         if self._pubsub is not None:
             with contextlib.suppress(RedisError, OSError):
-                await self._pubsub.aclose()
+                await self._pubsub.aclose()  # type: ignore[no-untyped-call]
             self._pubsub = None
 
 

@@ -132,9 +132,10 @@ class Gateway:
 
     async def _heartbeat(self) -> None:
         by_site: dict[str, list[tuple[str, str]]] = {}
-        for conn in list(self.agent_connections):
-            if conn.agent is not None:
-                by_site.setdefault(conn.agent.site, []).append((conn.agent.login, conn.id))
+        for agent_conn in list(self.agent_connections):
+            if agent_conn.agent is not None:
+                agent = agent_conn.agent
+                by_site.setdefault(agent.site, []).append((agent.login, agent_conn.id))
         now = self.hub.now_ms()
         for site, pairs in by_site.items():
             await self.hub.agents.touch(site, pairs, now, now + self.hub.presence_ttl_ms)

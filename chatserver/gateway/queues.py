@@ -32,6 +32,7 @@ class QueueWatch:
         self._conversations = conversations
         self._bus = bus
         self._sites: set[str] = set()
+        self._subscribing: set[asyncio.Task[None]] = set()
         self._followers: dict[Target, dict[Connection, str]] = defaultdict(dict)
         self._running: dict[Target, asyncio.Task[None]] = {}
         self._dirty: set[Target] = set()
@@ -44,9 +45,11 @@ class QueueWatch:
         self._followers[target][conn] = conv.id
         if conv.site not in self._sites:
             self._sites.add(conv.site)
-            asyncio.create_task(
+            task = asyncio.create_task(
                 self._bus.subscribe(keys.site_channel(conv.site), self.on_site_event)
             )
+            self._subscribing.add(task)
+            task.add_done_callback(self._subscribing.discard)
         self.poke(*target)
 
     def forget(self, conn: Connection, conversation_id: str) -> None:

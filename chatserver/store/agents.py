@@ -62,7 +62,7 @@ class Agents:
         raw = await self._redis.hget(keys.agents(site), login)
         return None if raw is None else _agent_from(site, login, raw)
 
-    async def list(self, site: str) -> list[Agent]:
+    async def of_site(self, site: str) -> list[Agent]:
         raw = await self._redis.hgetall(keys.agents(site))
         return [_agent_from(site, login, v) for login, v in sorted(raw.items())]
 
@@ -139,7 +139,7 @@ class Agents:
         members = await self._redis.zrangebylex(
             keys.agent_convs(site), f"[{login}\t", f"({login}\t\xff"
         )
-        return [m.split("\t", 1)[1] for m in members]
+        return [str(m).split("\t", 1)[1] for m in members]
 
     async def state(self, agent: Agent) -> AgentState:
         site, login = agent.site, agent.login

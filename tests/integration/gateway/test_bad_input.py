@@ -88,7 +88,9 @@ async def test_flood_gets_rate_limited_then_closed_1008(
     await _still_fine(calm)
 
 
-async def test_first_frame_must_be_hello(redis: Redis, site_key: str, server: ServerProcess) -> None:
+async def test_first_frame_must_be_hello(
+    redis: Redis, site_key: str, server: ServerProcess
+) -> None:
     await make_site(redis, site_key)
     client = Client(f"{server.ws_url}/ws/v1/shopper?site={site_key}")
     await client.connect()
@@ -123,7 +125,9 @@ async def test_foreign_origin_is_refused_at_handshake(
     redis: Redis, site_key: str, server: ServerProcess
 ) -> None:
     await make_site(redis, site_key, origins=("https://shop.example",))
-    allowed = Client(f"{server.ws_url}/ws/v1/shopper?site={site_key}", origin="https://shop.example")
+    allowed = Client(
+        f"{server.ws_url}/ws/v1/shopper?site={site_key}", origin="https://shop.example"
+    )
     await allowed.connect()
     await allowed.close()
     for path in (f"/ws/v1/shopper?site={site_key}", "/ws/v1/agent"):

@@ -40,9 +40,7 @@ async def test_200_concurrent_chats_through_2_processes_with_10_agents_at_capaci
         return peak
 
     sampler = asyncio.create_task(sample_loads())
-    shoppers = await asyncio.gather(
-        *(shopper_client(two_servers[i % 2], site) for i in range(200))
-    )
+    shoppers = await asyncio.gather(*(shopper_client(two_servers[i % 2], site) for i in range(200)))
 
     async def start(client: Client, i: int) -> str:
         await client.send({"type": "start", "text": f"question {i}", "client_msg_id": "q"})
