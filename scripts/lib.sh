@@ -53,7 +53,7 @@ _find_python() {
 ensure_package() {
   local want="$1" spec="." fingerprint
   [ "$want" = test ] && spec=".[test]"
-  fingerprint="v1 $(sha256sum <"$ROOT/pyproject.toml" | cut -d' ' -f1) $ROOT"
+  fingerprint="v1 $(_hash_files "$ROOT/pyproject.toml") $ROOT"
   if [ -f "$INSTALL_STAMP" ]; then
     local stamp
     stamp="$(cat "$INSTALL_STAMP")"
@@ -95,7 +95,7 @@ ensure_chromium() {
 ensure_node_modules() {
   command -v npm >/dev/null 2>&1 || apt_install nodejs npm
   local fingerprint
-  fingerprint="v1 $(cat "$ROOT/package.json" "$ROOT/package-lock.json" 2>/dev/null | sha256sum | cut -d' ' -f1)"
+  fingerprint="v1 $(_hash_files "$ROOT/package.json" "$ROOT/package-lock.json")"
   [ -f "$NPM_STAMP" ] && [ "$(cat "$NPM_STAMP")" = "$fingerprint" ] && return 0
   if [ -f "$ROOT/package-lock.json" ]; then
     say "installing node_modules: npm ci"
@@ -104,7 +104,17 @@ ensure_node_modules() {
     say "installing node_modules: npm install"
     (cd "$ROOT" && npm install --no-audit --no-fund) || die "npm install failed"
   fi
-  printf '%s\n' "$fingerprint" >"$NPM_STAMP"
+  mkdir -p "$ROOT/node_modules" # npm makes none for a package.json without dependencies
+  # npm install may have written the lock file: fingerprint what is there now.
+  printf 'v1 %s\n' "$(_hash_files "$ROOT/package.json" "$ROOT/package-lock.json")" >"$NPM_STAMP"
+}
+
+# _hash_files FILE...: one sha256 of those of the files that exist.
+_hash_files() {
+  local file
+  for file in "$@"; do
+    if [ -f "$file" ]; then cat "$file"; fi
+  done | sha256sum | cut -d' ' -f1
 }
 
 # apt_install PACKAGE...: Debian packages, as root or through sudo; else say the exact command.
