@@ -249,9 +249,11 @@ class ResumingClient:
         elif kind == "reset" and conv_id:
             old = self.logs.get(conv_id, ConversationLog())
             self.logs[conv_id] = ConversationLog(epoch=frame["epoch"], resets=old.resets + 1)
-        elif kind == "service" and frame.get("state") == "ok":
-            # Storage is back: whatever it refused meanwhile (error 'unavailable') goes again.
-            task = asyncio.create_task(self._resend_outbox())
+        elif (kind == "service" and frame.get("state") == "ok") or (
+            kind == "error" and frame.get("code") == "unavailable"
+        ):
+            # Storage refused a message (or is back): send the unacked ones again, soon.
+            task = asyncio.create_task(self._resend_outbox(0 if kind == "service" else 0.5))
             self._jobs.add(task)
             task.add_done_callback(self._jobs.discard)
         elif kind == "conversation" and conv_id:
@@ -259,7 +261,8 @@ class ResumingClient:
         self.events.append(frame)
         self._changed.set()
 
-    async def _resend_outbox(self) -> None:
+    async def _resend_outbox(self, delay: float) -> None:
+        await asyncio.sleep(delay * (0.5 + random.random()))  # jittered retry delay
         if self.client is not None:
             with contextlib.suppress(Exception):
                 for frame in list(self.outbox.values()):

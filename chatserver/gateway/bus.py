@@ -24,12 +24,16 @@ from redis.exceptions import RedisError
 log = logging.getLogger(__name__)
 
 SUBSCRIBE_TIMEOUT = 5.0
+CONNECT_TIMEOUT = 5.0
+HEALTH_PERIOD = 5.0
 Handler = Callable[[str, dict[str, Any]], None]
 StateListener = Callable[[bool], None]
 
 
 class Bus:
     def __init__(self, redis: Redis) -> None:
+        """`redis` should be a client of the bus's own (its pool is not shared with commands,
+        so a burst of socket work can never starve the subscription)."""
         self._redis = redis
         self._handlers: dict[str, set[Handler]] = defaultdict(set)
         self._confirmed: dict[str, asyncio.Future[None]] = {}
@@ -89,11 +93,12 @@ class Bus:
         backoff = 0.05
         while True:
             try:
-                await self._connect()
+                async with asyncio.timeout(CONNECT_TIMEOUT):
+                    await self._connect()
                 backoff = 0.05
                 await self._listen()
-            except (RedisError, OSError) as exc:
-                log.warning("event bus lost Redis: %s", exc)
+            except (RedisError, OSError, TimeoutError) as exc:
+                log.warning("event bus lost Redis: %s (%s)", exc, type(exc).__name__)
             await self._set_up(False)
             await self._close_pubsub()
             await asyncio.sleep(backoff * (1 + random.random()))  # reconnect backoff
@@ -109,11 +114,19 @@ class Bus:
         await self._pubsub.subscribe(*channels)
 
     async def _listen(self) -> None:
+        """Dispatch messages; a connection silent through two health periods (no message, no
+        answer to our PING) is dead even if TCP did not say so."""
         assert self._pubsub is not None
+        unanswered = 0
         while True:
-            message = await self._pubsub.get_message(timeout=None)
+            message = await self._pubsub.get_message(timeout=HEALTH_PERIOD)
             if message is None:
+                if unanswered >= 2:
+                    raise ConnectionError("event bus: no answer to PING")
+                unanswered += 1
+                await self._pubsub.ping()
                 continue
+            unanswered = 0
             kind = message["type"]
             channel = _text(message["channel"])
             if kind == "subscribe":
@@ -144,13 +157,15 @@ class Bus:
         if up == self.up:
             return
         self.up = up
+        log.info("event bus %s", "connected" if up else "disconnected")
         for listener in self._listeners:
             listener(up)
 
     async def _close_pubsub(self) -> None:
         if self._pubsub is not None:
-            with contextlib.suppress(RedisError, OSError):
-                await self._pubsub.aclose()  # type: ignore[no-untyped-call]
+            with contextlib.suppress(RedisError, OSError, TimeoutError):
+                async with asyncio.timeout(CONNECT_TIMEOUT):
+                    await self._pubsub.aclose()  # type: ignore[no-untyped-call]
             self._pubsub = None
 
 

@@ -10,6 +10,7 @@ from collections.abc import Coroutine, Mapping
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlparse
 
+from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from chatserver.config import Settings
@@ -31,10 +32,10 @@ CURRENT: Gateway | None = None
 
 
 class Gateway:
-    def __init__(self, hub: Hub, settings: Settings) -> None:
+    def __init__(self, hub: Hub, settings: Settings, bus_redis: Redis) -> None:
         self.hub = hub
         self.settings = settings
-        self.bus = Bus(hub.redis)
+        self.bus = Bus(bus_redis)
         self.queues = QueueWatch(hub.conversations, self.bus)
         self.connections: set[Connection] = set()
         self.agent_connections: set[AgentConnection] = set()

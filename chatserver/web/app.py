@@ -7,7 +7,9 @@ import logging
 from collections.abc import AsyncIterator
 
 from redis.asyncio import BlockingConnectionPool, Redis
-from redis.exceptions import RedisError
+from redis.asyncio.retry import Retry
+from redis.backoff import ExponentialBackoff
+from redis.exceptions import ConnectionError, RedisError, TimeoutError
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -29,18 +31,27 @@ def create_app(settings: Settings | None = None) -> Starlette:
     """The ASGI app. Without `settings`, they come from the CHAT_* environment variables (this
     is how uvicorn's worker processes build it)."""
     settings = settings or config.from_env()
+    logging.basicConfig(
+        level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         # A bounded pool that makes callers wait for a free connection (the default pool
         # fails at once when a burst of sockets all need Redis together).
+        # Retries cover pooled connections left stale by a Redis restart; every write is safe
+        # to repeat (messages are deduplicated, scripts check the state they change).
         pool = BlockingConnectionPool.from_url(
             settings.redis_url, max_connections=settings.redis_connections, timeout=10,
             decode_responses=True, health_check_interval=10, socket_connect_timeout=2,
-            socket_timeout=5,
+            socket_timeout=5, retry=Retry(ExponentialBackoff(cap=0.5, base=0.05), 3),
+            retry_on_error=[ConnectionError, TimeoutError],
         )  # fmt: skip
         redis = Redis(connection_pool=pool)
-        gateway = Gateway(Hub(redis, settings), settings)
+        bus_redis = Redis.from_url(
+            settings.redis_url, decode_responses=True, socket_connect_timeout=2
+        )
+        gateway = Gateway(Hub(redis, settings), settings, bus_redis)
         app.state.gateway = gateway
         await gateway.start()
         try:
@@ -48,6 +59,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         finally:
             await gateway.stop()
             await redis.aclose()
+            await bus_redis.aclose()
 
     routes = [
         Route("/livez", livez),

@@ -29,10 +29,10 @@ end
 -- keep their order (oldest first) at the front of the queue.
 local order = {}
 for i = 1, n do
-  order[i] = {i = i, conv = ARGV[4 + i], created = num(redis.call('HGET', KEYS[15 + 2 * i], 'created_ms'))}
+  order[i] = {i = i, conv = ARGV[4 + i], arrival = num(redis.call('HGET', KEYS[15 + 2 * i], 'arrival'))}
 end
 table.sort(order, function(a, b)
-  if a.created ~= b.created then return a.created > b.created end
+  if a.arrival ~= b.arrival then return a.arrival > b.arrival end
   return a.conv > b.conv
 end)
 local depts = {}

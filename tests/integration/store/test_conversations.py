@@ -723,8 +723,14 @@ async def test_agents_never_exceed_capacity_when_two_processes_race(
         k = len(mine_assigned)
         assert mine_assigned == [f"{prefix}-{i:03d}" for i in range(k)]
         assert mine_queued == [f"{prefix}-{i:03d}" for i in range(k, 100)]
+    # Across processes: the 30 that entered the queue first were assigned, and the queue holds
+    # the rest in the order they entered it ('arrival', numbered by Redis as they did).
+    arrival = {c: int(await redis.hget(keys.conversation(site, c), "arrival")) for c in queued}
+    arrival |= {c: int(await redis.hget(keys.conversation(site, c), "arrival")) for c in assigned}
+    assert sorted(arrival[c] for c in assigned) == list(range(1, 31))
+    assert [arrival[c] for c in queued] == list(range(31, 201))
     scores = [s for _, s in await redis.zrange(keys.queue(site, "sales"), 0, -1, withscores=True)]
-    assert all(a < b for a, b in itertools.pairwise(scores))  # one seq each
+    assert all(a < b for a, b in itertools.pairwise(scores))
     for conv_id in queued:
         conv = await shop.conv(conv_id)
         assert (conv.state, conv.agent) == (QUEUED, "")
