@@ -86,11 +86,18 @@ class Hub:
     ) -> tuple[str, bool]:
         """Store a message once per (sender, client message id). Returns (id, new)."""
         entry = {"kind": "message", "from": sender, "text": text, "cmid": client_msg_id}
-        dedupe = f"{sender['role']}:{sender['id']}|{client_msg_id}"
-        entry_id, new = await self.transcripts.append(conv.id, entry, dedupe)
+        entry_id, new = await self.transcripts.append(
+            conv.id, entry, _dedupe_key(sender, client_msg_id)
+        )
         if new and sender["role"] == "agent" and not conv.first_reply_ms:
             await self.conversations.set_first_reply(conv.site, conv.id, self.now_ms())
         return entry_id, new
+
+    async def stored_id(
+        self, conv: Conversation, sender: dict[str, str], client_msg_id: str
+    ) -> str | None:
+        """The id a message of `sender` with `client_msg_id` was stored under, if it was."""
+        return await self.transcripts.stored_id(conv.id, _dedupe_key(sender, client_msg_id))
 
     async def event(self, conversation_id: str, name: str, **fields: Any) -> str:
         """Append a system event (assigned, transferred, closed...) to the transcript."""
@@ -153,6 +160,7 @@ class Hub:
                  "from": {"role": "agent", "id": by.login, "name": by.name}},
             )  # fmt: skip
         if to_department:
+            await self._hold_place(conv.site, conv.id)
             await self.serve(conv.site, to_department)
         await self._serve_agent_departments(conv.site, previous)
         return status
@@ -193,6 +201,7 @@ class Hub:
         if count:
             for conv_id in convs:
                 await self.event(conv_id, "requeued", reason="agent_offline")
+                await self._hold_place(site, conv_id)
             for dept in {
                 c.department for c in [await self.conversations.get(site, i) for i in convs] if c
             }:
@@ -202,8 +211,13 @@ class Hub:
     async def leave_queue(self, conv: Conversation) -> None:
         """The shopper of a queued conversation disconnected: hold their place a while."""
         if conv.state is ConversationState.QUEUED:
-            deadline = self.now_ms() + int(self.settings.queue_hold_seconds * 1000)
-            await self.conversations.mark_left(conv.site, conv.id, deadline)
+            await self._hold_place(conv.site, conv.id)
+
+    async def _hold_place(self, site: str, conversation_id: str) -> None:
+        """Abandon a queued conversation after the hold time unless its shopper is connected
+        (a connected shopper's process clears the mark with every heartbeat)."""
+        deadline = self.now_ms() + int(self.settings.queue_hold_seconds * 1000)
+        await self.conversations.mark_left(site, conversation_id, deadline)
 
     async def sweep(self, site: Site) -> None:
         """The backstop, run by every process periodically; idempotent."""
@@ -226,3 +240,8 @@ class Hub:
         if agent is not None:
             for dept in agent.departments:
                 await self.serve(site, dept)
+
+
+def _dedupe_key(sender: dict[str, str], client_msg_id: str) -> str:
+    """Client message ids are unique per sender, not globally."""
+    return f"{sender['role']}:{sender['id']}|{client_msg_id}"

@@ -161,11 +161,15 @@ def encode(frame: dict[str, Any], binary: bool) -> bytes:
     return msgpack.packb(frame, use_bin_type=True) if binary else orjson.dumps(frame)
 
 
-def error(code: ErrorCode, message: str, ref: str | None = None) -> dict[str, Any]:
-    """An ``error`` frame."""
+def error(
+    code: ErrorCode, message: str, ref: str | None = None, conversation_id: str | None = None
+) -> dict[str, Any]:
+    """An ``error`` frame; `ref` is the refused frame's client_msg_id, if it had one."""
     frame: dict[str, Any] = {"type": "error", "code": code.value, "message": message}
     if ref is not None:
         frame["ref"] = ref
+    if conversation_id is not None:
+        frame["conversation_id"] = conversation_id
     return frame
 
 

@@ -53,7 +53,7 @@ def verify_customer(
     if not identity_secret or expires_s <= now_s:
         return False
     expected = sign_customer(identity_secret, customer_id, expires_s)
-    return hmac.compare_digest(expected.encode(), signature.encode())
+    return hmac.compare_digest(expected.encode(), signature.lower().encode())
 
 
 def _mac(secret: bytes, payload: bytes) -> str:

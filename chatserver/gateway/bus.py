@@ -26,6 +26,7 @@ log = logging.getLogger(__name__)
 SUBSCRIBE_TIMEOUT = 5.0
 CONNECT_TIMEOUT = 5.0
 HEALTH_PERIOD = 5.0
+KEEPALIVE = "chat:bus:keepalive"  # always subscribed: confirms the connection is live
 Handler = Callable[[str, dict[str, Any]], None]
 StateListener = Callable[[bool], None]
 
@@ -107,7 +108,7 @@ class Bus:
     async def _connect(self) -> None:
         self._pubsub = self._redis.pubsub()
         # A dummy channel keeps the connection in subscribed mode even with no socket.
-        channels = [*self._handlers, "chat:bus:keepalive"]
+        channels = [*self._handlers, KEEPALIVE]
         for channel in self._handlers:
             if self._confirmed.get(channel) is None or self._confirmed[channel].done():
                 self._confirmed[channel] = asyncio.get_running_loop().create_future()
@@ -133,7 +134,9 @@ class Bus:
                 future = self._confirmed.get(channel)
                 if future is not None and not future.done():
                     future.set_result(None)
-                if channel == "chat:bus:keepalive":
+                if channel == KEEPALIVE:
+                    if self.up:  # subscribed again without our noticing a drop: catch up
+                        await self._set_up(False)
                     await self._set_up(True)
             elif kind == "message":
                 self._dispatch(channel, message["data"])

@@ -51,6 +51,7 @@ class View:
         self.last_id = last_id
         self.syncing = True
         self.buffer: list[tuple[str, dict[str, Any]]] = []
+        self.lock = asyncio.Lock()  # one catch-up at a time (resume, follow, bus back)
 
     def fresh(self, entry_id: str) -> bool:
         return frames.stream_id_key(entry_id) > frames.stream_id_key(self.last_id)
@@ -74,7 +75,7 @@ class Connection:
         self._queue: asyncio.Queue[bytes | None] = asyncio.Queue(gateway.settings.send_queue)
         self._tokens = float(gateway.settings.rate_burst)
         self._refill_at = time.monotonic()
-        self._strikes = 0
+        self._strikes = 0.0
         self._closing: Closing | None = None
         self.authenticated = False
 
@@ -91,10 +92,9 @@ class Connection:
             await self.ws.close(code=CloseCode.POLICY_VIOLATION, reason=refusal)
             return
         offered = self.ws.scope.get("subprotocols", [])
-        self.binary = frames.MSGPACK_SUBPROTOCOL in offered
-        chosen = frames.MSGPACK_SUBPROTOCOL if self.binary else None
-        if not self.binary and frames.JSON_SUBPROTOCOL in offered:
-            chosen = frames.JSON_SUBPROTOCOL
+        ours = (frames.MSGPACK_SUBPROTOCOL, frames.JSON_SUBPROTOCOL)
+        chosen = next((p for p in offered if p in ours), None)  # the client's first choice
+        self.binary = chosen == frames.MSGPACK_SUBPROTOCOL
         await self.ws.accept(subprotocol=chosen)
         writer = asyncio.create_task(self._write_loop(), name=f"writer-{self.id}")
         self.gateway.connections.add(self)
@@ -152,30 +152,36 @@ class Connection:
             self.send(frames.error(ErrorCode.RATE_LIMITED, "too many frames: slow down"))
             return
         ref: str | None = None
+        conversation: str | None = None
         try:
             frame = frames.parse(raw, isinstance(raw, bytes), self.frame_specs)
             ref = frame.get("client_msg_id")
+            conversation = frame.get("conversation_id")
             if first and frame.type != "hello":
-                raise Closing(CloseCode.POLICY_VIOLATION, "the first frame must be hello")
+                raise ProtocolError(ErrorCode.NOT_AUTHENTICATED, "the first frame must be hello")
             if not first and frame.type == "hello":
                 raise ProtocolError(ErrorCode.INVALID_FIELD, "hello was already sent")
             await self.handlers[frame.type](frame)
         except ProtocolError as exc:
-            self.send(frames.error(exc.code, exc.message, exc.ref or ref))
+            self.send(frames.error(exc.code, exc.message, exc.ref or ref, conversation))
             if first:
                 raise Closing(CloseCode.POLICY_VIOLATION, exc.message) from None
         except (RedisError, OSError, TimeoutError) as exc:
             log.warning("storage unavailable: %s", exc)
-            self.send(frames.error(ErrorCode.UNAVAILABLE, "storage unavailable, retry", ref))
+            self.send(
+                frames.error(ErrorCode.UNAVAILABLE, "storage unavailable, retry", ref, conversation)
+            )
             if first:
                 raise Closing(CloseCode.TRY_AGAIN_LATER, "storage unavailable") from None
 
     def _take_token(self) -> bool:
         settings = self.gateway.settings
         now = time.monotonic()
-        self._tokens = min(
-            settings.rate_burst, self._tokens + (now - self._refill_at) * settings.rate_per_second
-        )
+        elapsed = now - self._refill_at
+        self._tokens = min(settings.rate_burst, self._tokens + elapsed * settings.rate_per_second)
+        # Dropped frames are forgiven at the same rate: only a client that keeps sending well
+        # above its rate (not one that bursts now and then) is closed as a flood.
+        self._strikes = max(0.0, self._strikes - elapsed * settings.rate_per_second)
         self._refill_at = now
         if self._tokens >= 1:
             self._tokens -= 1
@@ -231,7 +237,12 @@ class Connection:
 
     # --- following conversations ------------------------------------------------------------
     def visible(self, entry: dict[str, Any]) -> bool:
+        """Whether this socket's user may see a transcript entry (shoppers: no notes)."""
         return True
+
+    def present(self, frame: dict[str, Any]) -> dict[str, Any]:
+        """The frame as this socket's user sees it."""
+        return frame
 
     async def watch(self, conversation_id: str, after: str) -> None:
         """Follow a conversation from stream id `after`: subscribe, catch up, then live."""
@@ -247,6 +258,10 @@ class Connection:
         await self.catch_up(view)
 
     async def catch_up(self, view: View) -> None:
+        async with view.lock:
+            await self._catch_up(view)
+
+    async def _catch_up(self, view: View) -> None:
         view.syncing = True
         try:
             while True:
@@ -288,7 +303,7 @@ class Connection:
             return
         view.last_id = entry_id
         if self.visible(entry):
-            self.send(frames.entry_frame(view.conversation_id, entry_id, entry))
+            self.send(self.present(frames.entry_frame(view.conversation_id, entry_id, entry)))
 
     def on_ephemeral(self, conversation_id: str, event: dict[str, Any]) -> None:
         if event.get("from_conn") == self.id:
@@ -340,8 +355,11 @@ class Connection:
         if frame["epoch"] != conv.epoch:
             reason = "epoch_changed"
         elif after != "0-0" and not await self.hub.transcripts.has(conv.id, after):
-            epoch = await self.hub.conversations.bump_epoch(conv.site, conv.id)
             reason = "history_lost"
+            if await self.hub.transcripts.lost_tail(conv.id, after):
+                # The client saw entries past the stream's end: Redis lost them (a restart
+                # with appendfsync everysec). A new epoch tells every client of it.
+                epoch = await self.hub.conversations.bump_epoch(conv.site, conv.id)
         if reason:
             self.send({"type": "reset", "conversation_id": conv.id, "epoch": epoch,
                        "reason": reason})  # fmt: skip
@@ -351,12 +369,14 @@ class Connection:
 
     async def on_message(self, frame: Frame) -> None:
         conv = await self.conversation_for(frame["conversation_id"])
-        if not conv.open:
-            raise ProtocolError(
-                ErrorCode.CONVERSATION_CLOSED, "the conversation is closed", frame["client_msg_id"]
-            )
         cmid = frame["client_msg_id"]
-        entry_id, new = await self.hub.post(conv, self.sender(), cmid, frame["text"])
+        if conv.open:
+            entry_id, new = await self.hub.post(conv, self.sender(), cmid, frame["text"])
+        else:  # a retry of a message stored before the close still gets its ack
+            stored = await self.hub.stored_id(conv, self.sender(), cmid)
+            if stored is None:
+                raise ProtocolError(ErrorCode.CONVERSATION_CLOSED, "the conversation is closed")
+            entry_id, new = stored, False
         ts = frames.stream_id_key(entry_id)[0]
         self.send({"type": "ack", "conversation_id": conv.id, "client_msg_id": cmid,
                    "id": entry_id, "ts": ts, "duplicate": not new})  # fmt: skip

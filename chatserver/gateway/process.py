@@ -124,6 +124,7 @@ class Gateway:
             try:
                 if tick % beat_every == 0:
                     await self._heartbeat()
+                await self._shoppers_still_here()
                 for site in await sites.list_sites(self.hub.redis):
                     await self.hub.sweep(site)
             except (RedisError, OSError) as exc:
@@ -132,6 +133,7 @@ class Gateway:
                 log.exception("sweep failed")
 
     async def _heartbeat(self) -> None:
+        """Keep this process's agent connections live in Redis (they expire if it dies)."""
         by_site: dict[str, list[tuple[str, str]]] = {}
         for agent_conn in list(self.agent_connections):
             if agent_conn.agent is not None:
@@ -140,6 +142,9 @@ class Gateway:
         now = self.hub.now_ms()
         for site, pairs in by_site.items():
             await self.hub.agents.touch(site, pairs, now, now + self.hub.presence_ttl_ms)
+
+    async def _shoppers_still_here(self) -> None:
+        """Queued conversations of connected shoppers keep their place (before each sweep)."""
         for conn in list(self.connections):
             for conv in getattr(conn, "mine", {}).values():
                 if conv.state.value == "queued":

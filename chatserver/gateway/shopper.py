@@ -90,12 +90,16 @@ class ShopperConnection(Connection):
         return cid if ok else ""
 
     async def on_start(self, frame: Frame) -> None:
+        """Open a conversation, or return the visitor's open one (from any tab or process)."""
         assert self.site is not None
-        conv = next((c for c in self.mine.values() if c.open), None)
+        if frame.get("text") and not frame.get("client_msg_id"):
+            raise ProtocolError(ErrorCode.MISSING_FIELD, "start with text needs client_msg_id")
+        department = frame.get("department") or self.site.default_department
+        if department not in self.site.departments:
+            raise ProtocolError(ErrorCode.NOT_FOUND, f"no department {department[:40]!r}")
+        recent = await self.hub.conversations.of_visitor(self.site.key, self.visitor, limit=5)
+        conv = next((c for c in recent if c.open), None)
         if conv is None:
-            department = frame.get("department") or self.site.default_department
-            if department not in self.site.departments:
-                raise ProtocolError(ErrorCode.NOT_FOUND, f"no department {department[:40]!r}")
             conv = await self.hub.start_conversation(
                 self.site, self.visitor, department, customer=self.customer
             )
@@ -104,10 +108,6 @@ class ShopperConnection(Connection):
         self._track_queue(conv)
         await self.watch(conv.id, "0-0")
         if frame.get("text"):
-            if not frame.get("client_msg_id"):
-                raise ProtocolError(
-                    ErrorCode.MISSING_FIELD, "a start with text needs client_msg_id"
-                )
             await self.on_message(Frame("message", {
                 "conversation_id": conv.id, "client_msg_id": frame["client_msg_id"],
                 "text": frame["text"]}))  # fmt: skip
@@ -131,6 +131,10 @@ class ShopperConnection(Connection):
 
     def visible(self, entry: dict[str, Any]) -> bool:
         return not frames.is_internal(entry)
+
+    def present(self, frame: dict[str, Any]) -> dict[str, Any]:
+        """Shoppers see agents by name only: their logins stay inside the team."""
+        return {k: _without_agent_id(v) for k, v in frame.items()}
 
     def on_site_event(self, channel: str, event: dict[str, Any]) -> None:
         conv_id = event.get("conv")
@@ -161,3 +165,9 @@ class ShopperConnection(Connection):
 def origin_of(url: str) -> str:
     parsed = urlparse(url)
     return f"{parsed.scheme}://{parsed.netloc}"
+
+
+def _without_agent_id(value: Any) -> Any:
+    if isinstance(value, dict) and value.get("role") != "shopper" and "name" in value:
+        return {k: v for k, v in value.items() if k != "id"}
+    return value

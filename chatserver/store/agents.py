@@ -74,8 +74,14 @@ class Agents:
         if await self.chats(agent.site, login):
             raise ValidationError(f"{login} still has chats: set them offline first")
         site = agent.site
+        # Their connections too: else the sweep would expire them into a grace period and hand
+        # back (re-creating the live state of) an agent who no longer exists.
+        live = [m for m in await self._redis.zrange(keys.presence(site), 0, -1)
+                if str(m).startswith(f"{login}\t")]  # fmt: skip
         async with self._redis.pipeline(transaction=True) as pipe:
             pipe.hdel(keys.LOGINS, login)
+            if live:
+                pipe.zrem(keys.presence(site), *live)
             for key in (
                 keys.agents(site),
                 keys.passwords(site),

@@ -8,6 +8,7 @@ from typing import Any
 import orjson
 from redis.asyncio import Redis
 
+from chatserver.core.frames import stream_id_key
 from chatserver.store import keys
 from chatserver.store.scripts import Scripts
 
@@ -52,6 +53,17 @@ class Transcripts:
         """Whether the stream holds an entry with exactly `entry_id`."""
         rows = await self._redis.xrange(keys.transcript(conversation_id), entry_id, entry_id, 1)
         return bool(rows)
+
+    async def stored_id(self, conversation_id: str, dedupe: str) -> str | None:
+        """The stream id an earlier append with `dedupe` got, if any."""
+        value = await self._redis.hget(keys.client_ids(conversation_id), dedupe)
+        return None if value is None else str(value)
+
+    async def lost_tail(self, conversation_id: str, entry_id: str) -> bool:
+        """Whether `entry_id` lies past the stream's last entry (the tail a crash lost)."""
+        rows = await self._redis.xrevrange(keys.transcript(conversation_id), "+", "-", 1)
+        last = str(rows[0][0]) if rows else "0-0"
+        return stream_id_key(entry_id) > stream_id_key(last)
 
     async def publish(self, conversation_id: str, event: dict[str, Any]) -> None:
         """Publish an ephemeral event (typing, read) that is not kept in the transcript."""

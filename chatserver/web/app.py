@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator
 
 from redis.asyncio import BlockingConnectionPool, Redis
 from redis.asyncio.retry import Retry
-from redis.backoff import ExponentialBackoff
+from redis.backoff import ExponentialBackoff, NoBackoff
 from redis.exceptions import ConnectionError, RedisError, TimeoutError
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -48,9 +48,12 @@ def create_app(settings: Settings | None = None) -> Starlette:
             retry_on_error=[ConnectionError, TimeoutError],
         )  # fmt: skip
         redis = Redis(connection_pool=pool)
+        # No retries on the bus: a reconnect hidden inside redis-py would skip what was
+        # published meanwhile; the bus must see every drop to catch its sockets up.
         bus_redis = Redis.from_url(
-            settings.redis_url, decode_responses=True, socket_connect_timeout=2
-        )
+            settings.redis_url, decode_responses=True, socket_connect_timeout=2,
+            retry=Retry(NoBackoff(), 0),
+        )  # fmt: skip
         gateway = Gateway(Hub(redis, settings), settings, bus_redis)
         app.state.gateway = gateway
         await gateway.start()

@@ -88,9 +88,16 @@ def serve(settings: Settings) -> None:
         timeout_graceful_shutdown=5,
     )
     if settings.workers == 1:
+        # uvicorn re-raises the SIGTERM it handled once it has shut down; turn that into a
+        # normal exit so that callers' clean-up (the embedded Redis) still runs.
+        signal.signal(signal.SIGTERM, _exit_quietly)
         GracefulServer(uv_config).run()
     else:
         _run_workers(uv_config, settings.workers)
+
+
+def _exit_quietly(sig: int, frame: FrameType | None) -> None:
+    raise SystemExit(0)
 
 
 def _run_workers(uv_config: uvicorn.Config, count: int) -> None:

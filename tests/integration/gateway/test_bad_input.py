@@ -95,6 +95,7 @@ async def test_first_frame_must_be_hello(
     client = Client(f"{server.ws_url}/ws/v1/shopper?site={site_key}")
     await client.connect()
     await client.send({"type": "ping"})
+    assert (await client.wait_for("error", scaled(10)))["code"] == "not_authenticated"
     assert await client.wait_closed(scaled(10)) == 1008
 
 
@@ -142,3 +143,14 @@ async def test_unknown_site_is_refused_at_handshake(server: ServerProcess) -> No
     with pytest.raises(websockets.InvalidStatus) as refused:
         await client.connect()
     assert refused.value.response.status_code == 403
+
+
+async def test_errors_about_a_conversation_name_it(
+    redis: Redis, site_key: str, server: ServerProcess
+) -> None:
+    site = await make_site(redis, site_key)
+    client, _ = await shopper_client(server, site)
+    await client.send({"type": "typing", "conversation_id": "not-mine", "typing": True})
+    error = await client.wait_for("error", scaled(10))
+    assert (error["code"], error["conversation_id"]) == ("not_found", "not-mine")
+    await client.close()

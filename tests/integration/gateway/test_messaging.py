@@ -10,7 +10,13 @@ from chatserver.store.transcripts import Transcripts
 from tests.conftest import scaled
 from tests.integration.conftest import StartServer
 from tests.integration.servers import ServerProcess
-from tests.integration.world import agent_client, make_agent, make_site, shopper_client, start_chat
+from tests.integration.world import (
+    agent_client,
+    make_agent,
+    make_site,
+    shopper_client,
+    start_chat,
+)
 
 
 async def _stream_texts(redis: Redis, conversation_id: str) -> list[tuple[str, str]]:
@@ -156,3 +162,63 @@ async def test_queued_shopper_sees_position_and_gets_agent_when_capacity_frees(
     assert assigned["agent"]["name"] == f"{site_key}-cy".title()
     for client in (agent, first, second):
         await client.close()
+
+
+async def test_retry_of_a_message_stored_before_the_close_still_gets_its_ack(
+    redis: Redis, site_key: str, server: ServerProcess
+) -> None:
+    site = await make_site(redis, site_key)
+    shopper, _ = await shopper_client(server, site)
+    conv = await start_chat(shopper, "bye", cmid="last")
+    await shopper.send({"type": "close", "conversation_id": conv})
+    await shopper.wait_for("conversation", scaled(10), conversation_id=conv, state="closed")
+    first = next(f for f in shopper.received if f.get("type") == "ack")
+    retry = {"type": "message", "conversation_id": conv, "client_msg_id": "last", "text": "bye"}
+    await shopper.send(retry)
+    ack = await shopper.wait_for("ack", scaled(10), client_msg_id="last")
+    assert (ack["id"], ack["duplicate"]) == (first["id"], True)
+    await shopper.send({**retry, "client_msg_id": "new"})
+    refused = await shopper.wait_for("error", scaled(10))
+    assert refused["code"] == "conversation_closed"
+    await shopper.close()
+
+
+async def test_shoppers_see_agents_by_name_not_login(
+    redis: Redis, site_key: str, server: ServerProcess
+) -> None:
+    site = await make_site(redis, site_key)
+    login = f"{site_key}-secret-login"
+    await make_agent(redis, site, login)
+    agent = await agent_client(server, login)
+    shopper, _ = await shopper_client(server, site)
+    conv = await start_chat(shopper, "hi")
+    await agent.wait_for("conversation", scaled(10), conversation_id=conv, state="assigned")
+    await agent.send({"type": "message", "conversation_id": conv, "client_msg_id": "1",
+                      "text": "hello"})  # fmt: skip
+    reply = await shopper.wait_for("message", scaled(10), where=lambda f: f["text"] == "hello")
+    assert reply["from"] == {"role": "agent", "name": login.title()}
+    assert login not in str(shopper.received)
+    assert login in str(agent.received)
+    await agent.close()
+    await shopper.close()
+
+
+async def test_live_messages_survive_a_dropped_event_bus_connection(
+    redis: Redis, site_key: str, server: ServerProcess
+) -> None:
+    site = await make_site(redis, site_key)
+    await make_agent(redis, site, f"{site_key}-bus")
+    agent = await agent_client(server, f"{site_key}-bus")
+    shopper, _ = await shopper_client(server, site)
+    conv = await start_chat(shopper, "hi")
+    await agent.wait_for("conversation", scaled(10), conversation_id=conv, state="assigned")
+    await redis.execute_command("CLIENT", "KILL", "TYPE", "pubsub")  # the server's bus drops
+    for i in range(5):
+        await agent.send({"type": "message", "conversation_id": conv,
+                          "client_msg_id": f"gap{i}", "text": f"in the gap {i}"})  # fmt: skip
+    last = await agent.wait_for("ack", scaled(10), client_msg_id="gap4")
+    await shopper.wait_for("message", scaled(20), id=last["id"])
+    texts = [f["text"] for f in shopper.received if f.get("type") == "message"]
+    assert texts == ["hi", *(f"in the gap {i}" for i in range(5))]
+    await agent.close()
+    await shopper.close()

@@ -1,0 +1,113 @@
+"""The `chatserver` command as a newcomer uses it: demo, serve, agent, site."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+
+from chatserver.store.embedded import free_port
+from tests.conftest import scaled
+
+
+def _chatserver(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("CHAT_")}
+    return subprocess.run(
+        [sys.executable, "-m", "chatserver", *args],
+        capture_output=True, text=True, env={**clean, **(env or {})}, timeout=scaled(60),
+    )  # fmt: skip
+
+
+def _start_demo(data: Path, port: int, log: Path) -> subprocess.Popen[bytes]:
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("CHAT_")}
+    with log.open("ab") as out:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "chatserver", "demo", "--port", str(port),
+             "--data-dir", str(data)],
+            stdout=out, stderr=subprocess.STDOUT, env=clean,
+        )  # fmt: skip
+    deadline = time.monotonic() + scaled(30)
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=1).status_code == 200:
+                return process
+        except httpx.TransportError:
+            pass
+        assert process.poll() is None, log.read_text()
+        time.sleep(0.1)  # polling a child process's readiness: no event to wait on
+    process.kill()
+    raise AssertionError(f"demo never ready:\n{log.read_text()}")
+
+
+def _stop(process: subprocess.Popen[bytes]) -> int:
+    process.send_signal(signal.SIGTERM)
+    return process.wait(timeout=scaled(30))
+
+
+def test_demo_needs_nothing_running_and_keeps_its_data_across_restarts(tmp_path: Path) -> None:
+    data, port, log = tmp_path / "data", free_port(), tmp_path / "demo.log"
+    demo = _start_demo(data, port, log)
+    try:
+        printed = log.read_text()
+        assert "alice" in printed and "password 'demo'" in printed
+        login = httpx.post(f"http://127.0.0.1:{port}/api/v1/login",
+                           json={"login": "alice", "password": "demo"})  # fmt: skip
+        assert login.status_code == 200 and login.json()["token"]
+        added = _chatserver("agent", "add", "dana", "--name", "Dana", "--site", "demo",
+                            "--departments", "after-sales", "--capacity", "2",
+                            "--password", "pw", "--data-dir", str(data))  # fmt: skip
+        assert added.returncode == 0, added.stderr
+        redis_url = (data / "redis.url").read_text().split()[0]
+    finally:
+        assert _stop(demo) == 0
+    assert not (data / "redis.url").exists(), "stopping the demo stopped its Redis"
+    redis_port = int(redis_url.rsplit(":", 1)[1].split("/")[0])
+    try:
+        httpx.get(f"http://127.0.0.1:{redis_port}", timeout=1)
+        raise AssertionError("the embedded Redis still listens")
+    except httpx.TransportError:
+        pass
+
+    again = _start_demo(data, port, log)
+    try:
+        listed = _chatserver("agent", "list", "--json", "--data-dir", str(data))
+        assert '"login":"dana"' in listed.stdout
+        assert listed.stdout.count('"login":"alice"') == 1, "seeding again changed nothing"
+    finally:
+        _stop(again)
+
+
+def test_bad_configuration_fails_fast_with_a_clear_message(tmp_path: Path) -> None:
+    result = _chatserver("serve", "--port", "70000", "--data-dir", str(tmp_path))
+    assert result.returncode == 2
+    assert "--port / CHAT_PORT = 70000: must be 1..65535" in result.stderr
+    result = _chatserver("serve", "--data-dir", str(tmp_path),
+                         env={"CHAT_APPENDFSYNC": "sometimes"})  # fmt: skip
+    assert result.returncode == 2
+    assert "CHAT_APPENDFSYNC" in result.stderr
+    result = _chatserver("serve", env={"CHAT_REDIS_URL": "http://nope"})
+    assert result.returncode == 2 and "redis://" in result.stderr
+
+
+def test_agent_capacity_outside_1_to_3_is_refused(tmp_path: Path, redis_server: object) -> None:
+    url = redis_server.url  # type: ignore[attr-defined]
+    site = _chatserver("site", "add", "clishop", "--name", "CLI Shop", "--departments", "sales",
+                       "--redis-url", url)  # fmt: skip
+    assert site.returncode == 0, site.stderr
+    for capacity in ("0", "4"):
+        result = _chatserver("agent", "add", "cap", "--name", "Cap", "--site", "clishop",
+                             "--departments", "sales", "--capacity", capacity,
+                             "--password", "pw", "--redis-url", url)  # fmt: skip
+        assert result.returncode != 0
+        assert "capacity must be between 1 and 3" in result.stderr
+    ok = _chatserver("agent", "add", "cap", "--name", "Cap", "--site", "clishop",
+                     "--departments", "sales", "--capacity", "3", "--password", "pw",
+                     "--redis-url", url)  # fmt: skip
+    assert ok.returncode == 0, ok.stderr
+    changed = _chatserver("agent", "set", "cap", "--capacity", "5", "--redis-url", url)
+    assert changed.returncode != 0 and "capacity must be between 1 and 3" in changed.stderr
