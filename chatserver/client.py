@@ -204,6 +204,8 @@ class ResumingClient:
         if welcome.get("token") and "site" in self.hello:
             self.hello["token"] = welcome["token"]
         self.client = client
+        for conv in welcome.get("conversations", []):  # known to the server, new to us
+            self.logs.setdefault(conv["conversation_id"], ConversationLog(epoch=conv["epoch"]))
         for conv_id, log in self.logs.items():
             await client.send({"type": "resume", "conversation_id": conv_id,
                                "epoch": log.epoch, "after": log.last_id})  # fmt: skip

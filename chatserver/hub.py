@@ -22,6 +22,8 @@ from chatserver.store.conversations import Assignment, Conversations
 from chatserver.store.scripts import Scripts
 from chatserver.store.transcripts import Transcripts
 
+NAME_CACHE_SECONDS = 60.0
+
 
 def wall_clock_ms() -> int:
     return int(time.time() * 1000)
@@ -38,17 +40,20 @@ class Hub:
         self.agents = Agents(redis, scripts)
         self.conversations = Conversations(redis, scripts)
         self.transcripts = Transcripts(redis, scripts)
-        self._names: dict[str, str] = {}
+        self._names: dict[str, tuple[str, float]] = {}
 
     # --- sites and agents -----------------------------------------------------------------
     async def site(self, key: str) -> Site | None:
         return await sites.load_site(self.redis, key)
 
     async def agent_name(self, login: str) -> str:
-        if login not in self._names:
+        """An agent's display name (cached a minute: renames show up soon, lookups stay rare)."""
+        cached = self._names.get(login)
+        if cached is None or cached[1] < time.monotonic():
             agent = await self.agents.get(login)
-            self._names[login] = agent.name if agent else login
-        return self._names[login]
+            cached = (agent.name if agent else login, time.monotonic() + NAME_CACHE_SECONDS)
+            self._names[login] = cached
+        return cached[0]
 
     # --- shoppers -------------------------------------------------------------------------
     async def start_conversation(

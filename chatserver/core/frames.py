@@ -199,7 +199,7 @@ def entry_frame(conversation_id: str, entry_id: str, entry: dict[str, Any]) -> d
     if kind == "note":
         return {"type": "note", **base, "from": entry["from"], "text": entry["text"]}
     fields = {k: v for k, v in entry.items() if k not in ("kind", "event", "internal")}
-    return {"type": "event", **base, "event": entry.get("event", "unknown"), **fields}
+    return {**fields, "type": "event", **base, "event": entry.get("event", "unknown")}
 
 
 def is_internal(entry: dict[str, Any]) -> bool:

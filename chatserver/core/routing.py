@@ -54,11 +54,17 @@ class AgentSlot:
 
 
 def choose_agent(
-    agents: Iterable[AgentSlot], department: str, previous: str | None = None
+    agents: Iterable[AgentSlot],
+    department: str,
+    previous: str | None = None,
+    exclude: str | None = None,
 ) -> str | None:
     """Who gets a conversation of `department`: the previous agent if they have room, else the
-    least loaded, then the one idle longest, then by login (a total order). None if nobody."""
-    eligible = [a for a in agents if a.has_room and department in a.departments]
+    least loaded, then the one idle longest, then by login (a total order). None if nobody.
+    `exclude` is the agent who transferred it to the department: never them."""
+    eligible = [
+        a for a in agents if a.has_room and department in a.departments and a.login != exclude
+    ]
     for agent in eligible:
         if agent.login == previous:
             return agent.login

@@ -105,12 +105,13 @@ class Gateway:
         (the demo store). A site with no allowed origins accepts any (development)."""
         if self.console_origin_allowed(origin, headers):
             return True
-        return not site.allowed_origins or origin.rstrip("/") in site.allowed_origins
+        allowed = {o.lower() for o in site.allowed_origins}
+        return not allowed or origin.rstrip("/").lower() in allowed
 
     def console_origin_allowed(self, origin: str, headers: Mapping[str, str]) -> bool:
         if self.settings.public_url:
             public = urlparse(self.settings.public_url)
-            return origin.rstrip("/") == f"{public.scheme}://{public.netloc}"
+            return origin.rstrip("/").lower() == f"{public.scheme}://{public.netloc}".lower()
         return urlparse(origin).netloc == headers.get("host", "")
 
     # --- background duties ----------------------------------------------------------------

@@ -100,7 +100,9 @@ class QueueWatch:
     async def _push_positions(self, target: Target) -> None:
         snap = await self._conversations.snapshot(*target)
         rank = {conv: i + 1 for i, conv in enumerate(snap.queued)}
-        handle = snap.avg_handle_seconds or DEFAULT_HANDLE_SECONDS
+        handle = snap.avg_handle_seconds
+        if handle is None:
+            handle = DEFAULT_HANDLE_SECONDS
         for conn, conv_id in list(self._followers.get(target, {}).items()):
             position = rank.get(conv_id)
             if position is None:

@@ -114,7 +114,14 @@ class ShopperConnection(Connection):
 
     async def on_close(self, frame: Frame) -> None:
         conv = await self.conversation_for(frame["conversation_id"])
-        await self.hub.close(conv, self.sender(), "")
+        if not await self.hub.close(conv, self.sender(), ""):
+            raise ProtocolError(ErrorCode.CONVERSATION_CLOSED, "the conversation is not open")
+
+    async def on_resume(self, frame: Frame) -> None:
+        await super().on_resume(frame)
+        conv = self.mine.get(frame["conversation_id"])
+        if conv is not None:  # an older queued conversation gets its queue updates too
+            self._track_queue(conv)
 
     async def conversation_for(self, conversation_id: str) -> Conversation:
         assert self.site is not None

@@ -39,14 +39,21 @@ async def login(request: Request) -> Response:
 async def logout(request: Request) -> Response:
     token = request.headers.get("authorization", "").removeprefix("Bearer ").strip()
     if token:
-        await sessions.end_session(request.app.state.gateway.hub.redis, token)
+        try:
+            await sessions.end_session(request.app.state.gateway.hub.redis, token)
+        except RedisError:
+            return _error(503, "unavailable", "storage unavailable, retry")
     return Response(status_code=204)
 
 
 async def _json_body(request: Request) -> dict[str, Any] | Response:
-    raw = await request.body()
-    if len(raw) > MAX_BODY:
+    if int(request.headers.get("content-length") or 0) > MAX_BODY:
         return _error(413, "too_large", "request body too large")
+    raw = b""
+    async for chunk in request.stream():
+        raw += chunk
+        if len(raw) > MAX_BODY:
+            return _error(413, "too_large", "request body too large")
     try:
         body = orjson.loads(raw)
     except orjson.JSONDecodeError:

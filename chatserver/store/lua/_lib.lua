@@ -65,6 +65,7 @@ local function give(k_conv, conv, agent, now)
   redis.call('HINCRBY', K_LOAD, agent, 1)
   redis.call('HSET', K_IDLE, agent, now)
   redis.call('HSET', k_conv, 'state', 'assigned', 'agent', agent, 'agent_since', now)
+  redis.call('HDEL', k_conv, 'not_agent')
   if not redis.call('HGET', k_conv, 'assigned_ms') then
     redis.call('HSET', k_conv, 'assigned_ms', now)
   end

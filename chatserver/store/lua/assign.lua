@@ -10,18 +10,21 @@ local head = redis.call('ZRANGE', k_queue, 0, 0)[1]
 if head ~= conv or redis.call('HGET', k_conv, 'state') ~= 'queued' then return {'stale'} end
 local dept = redis.call('HGET', k_conv, 'department')
 
+-- An agent who handed this conversation to a department does not get it back.
+local excluded = redis.call('HGET', k_conv, 'not_agent') or ''
 local chosen = nil
 local customer = redis.call('HGET', k_conv, 'customer_key')
 if customer then
   local previous = redis.call('HGET', K_LAST, customer)
-  if previous and redis.call('ZSCORE', K_AVAIL, previous) and has_dept(previous, dept) then
+  if previous and previous ~= excluded and redis.call('ZSCORE', K_AVAIL, previous)
+      and has_dept(previous, dept) then
     chosen = previous
   end
 end
 if not chosen then
   -- K_AVAIL is ordered least loaded, then idle longest; ties broken by login (member order).
   for _, login in ipairs(redis.call('ZRANGE', K_AVAIL, 0, -1)) do
-    if has_dept(login, dept) then chosen = login; break end
+    if login ~= excluded and has_dept(login, dept) then chosen = login; break end
   end
 end
 if not chosen then return {'none'} end

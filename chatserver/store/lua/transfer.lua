@@ -27,7 +27,8 @@ if customer and redis.call('HGET', K_LAST, customer) == from then
   redis.call('HDEL', K_LAST, customer)
 end
 local priority = num(redis.call('HGET', k_conv, 'priority'))
-redis.call('HSET', k_conv, 'state', 'queued', 'agent', '', 'department', to_dept)
+redis.call('HSET', k_conv, 'state', 'queued', 'agent', '', 'department', to_dept,
+  'not_agent', from)
 queue_push(k_queue, conv, priority, true)
 publish({t = 'transferred', conv = conv, from = from, agent = '', dept = to_dept})
 publish({t = 'queue', dept = to_dept})

@@ -96,3 +96,59 @@ async def test_returning_customer_gets_previous_agent_when_free(
     assert second["agent"]["name"] == served_by
     for client in (x, y, shopper, back):
         await client.close()
+
+
+async def test_transfer_with_note_reaches_next_agent_and_never_the_shopper(
+    redis: Redis, site_key: str, server: ServerProcess
+) -> None:
+    site = await make_site(redis, site_key, departments=("pre", "after"))
+    await make_agent(redis, site, f"{site_key}-pre", departments=("pre",))
+    await make_agent(redis, site, f"{site_key}-after", departments=("after",))
+    pre = await agent_client(server, f"{site_key}-pre")
+    after = await agent_client(server, f"{site_key}-after")
+    shopper, _ = await shopper_client(server, site)
+    await shopper.send({"type": "start", "department": "pre", "text": "my parcel is broken",
+                        "client_msg_id": "1"})  # fmt: skip
+    conv = (await pre.wait_for("conversation", scaled(10), state="assigned"))["conversation_id"]
+    await pre.send({"type": "transfer", "conversation_id": conv, "to_department": "after",
+                    "note": "order 1042, wants a refund"})  # fmt: skip
+    taken = await after.wait_for("conversation", scaled(10), conversation_id=conv,
+                                 state="assigned")  # fmt: skip
+    assert taken["department"] == "after"
+    note = await after.wait_for("note", scaled(10), conversation_id=conv)
+    assert note["text"] == "order 1042, wants a refund"
+    first = await after.wait_for("message", scaled(10), conversation_id=conv)
+    assert first["text"] == "my parcel is broken", "the next agent sees the whole transcript"
+    moved = await shopper.wait_for("event", scaled(10), event="transferred")
+    assert moved["to"] == {"department": "after"}
+    next_name = f"{site_key}-after".title()
+    await shopper.wait_for(
+        "conversation", scaled(10), conversation_id=conv, state="assigned",
+        where=lambda f: f["agent"]["name"] == next_name,
+    )  # fmt: skip
+    assert "refund" not in str(shopper.received), "internal notes never reach the shopper"
+    for client in (pre, after, shopper):
+        await client.close()
+
+
+async def test_transfer_to_a_department_never_bounces_back_to_the_same_agent(
+    redis: Redis, site_key: str, server: ServerProcess
+) -> None:
+    site = await make_site(redis, site_key, departments=("sales",))
+    await make_agent(redis, site, f"{site_key}-solo")
+    solo = await agent_client(server, f"{site_key}-solo")
+    shopper, _ = await shopper_client(server, site)
+    await shopper.send({"type": "start", "text": "hello", "client_msg_id": "1"})
+    conv = (await solo.wait_for("conversation", scaled(10), state="assigned"))["conversation_id"]
+    await solo.send({"type": "transfer", "conversation_id": conv, "to_department": "sales"})
+    await shopper.wait_for("event", scaled(10), event="transferred")
+    queue = await shopper.wait_for("queue", scaled(10), conversation_id=conv)
+    assert queue["position"] == 1
+    assert await redis.hget(keys.conversation(site_key, conv), "state") == "queued"
+    await make_agent(redis, site, f"{site_key}-next")
+    other = await agent_client(server, f"{site_key}-next")
+    taken = await other.wait_for("conversation", scaled(10), conversation_id=conv,
+                                 state="assigned")  # fmt: skip
+    assert taken["agent"]["id"] == f"{site_key}-next"
+    for client in (solo, other, shopper):
+        await client.close()

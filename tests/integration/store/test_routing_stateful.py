@@ -93,6 +93,7 @@ class ConvModel:
     agent: str = ""
     fronted: bool = False  # was put back at the front of a queue (requeued, transferred)
     left: int | None = None  # abandonment deadline, while the shopper is away
+    not_agent: str = ""  # who transferred it to a department (never gets it back from there)
 
 
 class RoutingMachine(RuleBasedStateMachine):
@@ -147,7 +148,7 @@ class RoutingMachine(RuleBasedStateMachine):
         assert len(agent.chats) < agent.capacity, "the model gave beyond capacity"
         agent.chats.add(conv.id)
         agent.idle = self.now
-        conv.state, conv.agent, conv.left = "assigned", login, None
+        conv.state, conv.agent, conv.left, conv.not_agent = "assigned", login, None, ""
         self.last[conv.customer_key] = login
 
     def unassign(self, conv: ConvModel) -> str:
@@ -162,7 +163,7 @@ class RoutingMachine(RuleBasedStateMachine):
         for conv in reversed(chats):  # each front push goes ahead: newest first
             self.unassign(conv)
             self.push(conv, front=True)
-        self.events[f"requeued {min(len(chats), 2)}+"] += 1
+        self.events["requeued with 2+ chats" if len(chats) > 1 else "requeued"] += 1
         agent.status, agent.grace, agent.over = "offline", None, False
         return len(chats)
 
@@ -174,7 +175,9 @@ class RoutingMachine(RuleBasedStateMachine):
                 return done
             head = min(queued, key=lambda c: c.score)
             slots = [a.slot() for a in self.agents.values()]
-            chosen = choose_agent(slots, dept, previous=self.last.get(head.customer_key))
+            chosen = choose_agent(
+                slots, dept, previous=self.last.get(head.customer_key), exclude=head.not_agent
+            )
             if chosen is None:
                 return done
             self.give(head, chosen)
@@ -275,7 +278,7 @@ class RoutingMachine(RuleBasedStateMachine):
         assert got == ("moved", owner)
         if self.last.get(conv.customer_key) == owner:
             del self.last[conv.customer_key]
-        conv.dept = dept
+        conv.dept, conv.not_agent = dept, owner
         self.push(conv, front=True)
         self.events["transferred to department"] += 1
 
@@ -412,7 +415,7 @@ class RoutingMachine(RuleBasedStateMachine):
     @invariant()
     def redis_agrees_with_the_model_and_keeps_its_invariants(self) -> None:
         self.events["steps"] += 1
-        seen = self.run(read_state(self.redis, self.site, list(self.agents), list(self.convs)))
+        seen = self.run(read_state(self.redis, self.site, list(self.convs)))
         self.check_agents(seen)
         self.check_conversations(seen)
         self.check_queues(seen)
@@ -489,9 +492,7 @@ class RoutingMachine(RuleBasedStateMachine):
             assert arrivals == sorted(arrivals)
 
 
-async def read_state(
-    redis: Redis, site: str, logins: list[str], conv_ids: list[str]
-) -> dict[str, Any]:
+async def read_state(redis: Redis, site: str, conv_ids: list[str]) -> dict[str, Any]:
     """Everything routing depends on, in one round trip (nothing else writes meanwhile)."""
     async with redis.pipeline(transaction=True) as pipe:
         pipe.hgetall(keys.agent_load(site))
@@ -560,4 +561,5 @@ def test_routing_matches_the_model_through_random_histories(
             suppress_health_check=[HealthCheck.too_slow],
         ),
     )
-    print(dict(events))
+    # The histories did reach the interesting states (not only empty queues and idle agents).
+    assert events["assigned"] >= 10 and events["created"] >= 50, events

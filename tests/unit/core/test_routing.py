@@ -136,3 +136,12 @@ def test_handle_average_starts_at_the_first_value_then_moves_by_alpha() -> None:
     assert next_handle_average(None, 100.0) == 100.0
     assert next_handle_average(100.0, 200.0) == pytest.approx(120.0)
     assert next_handle_average(100.0, 100.0) == 100.0
+
+
+def test_agent_who_transferred_to_a_department_is_never_chosen_from_it() -> None:
+    agents = [
+        AgentSlot("ann", ("sales",), 0, 3, True, 100),
+        AgentSlot("bob", ("sales",), 2, 3, True, 50),
+    ]
+    assert choose_agent(agents, "sales", previous="ann", exclude="ann") == "bob"
+    assert choose_agent(agents[:1], "sales", exclude="ann") is None
