@@ -236,12 +236,11 @@ def agent_set(login: str, name: str | None, departments: str | None, capacity: i
         current = await store_.get(login)
         if current is None:
             raise ValidationError(f"no agent {login!r}")
-        live = (await store_.state(current)).agent
         limit = max_capacity or current.max_capacity
         updated = Agent(
             login, name or current.name, current.site,
             _csv(departments) or current.departments,
-            capacity if capacity is not None else min(live.capacity, limit),
+            capacity if capacity is not None else min(current.capacity, limit),
             limit, Role(role) if role else current.role,
         )  # fmt: skip
         await store_.save(updated, password)

@@ -60,11 +60,15 @@ class Agents:
         if site is None:
             return None
         raw = await self._redis.hget(keys.agents(site), login)
-        return None if raw is None else _agent_from(site, login, raw)
+        capacity = await self._redis.hget(keys.agent_capacity(site), login)
+        return None if raw is None else _agent_from(site, login, raw, capacity)
 
     async def of_site(self, site: str) -> list[Agent]:
         raw = await self._redis.hgetall(keys.agents(site))
-        return [_agent_from(site, login, v) for login, v in sorted(raw.items())]
+        capacities = await self._redis.hgetall(keys.agent_capacity(site))
+        return [
+            _agent_from(site, login, v, capacities.get(login)) for login, v in sorted(raw.items())
+        ]
 
     async def remove(self, login: str) -> bool:
         """Remove an agent who holds no chat (hand their chats back first: go offline)."""
@@ -182,14 +186,16 @@ def _profile(agent: Agent) -> dict[str, object]:
     }
 
 
-def _agent_from(site: str, login: str, raw: str | bytes) -> Agent:
+def _agent_from(site: str, login: str, raw: str | bytes, capacity: str | None) -> Agent:
+    """An agent's profile with their own current capacity (the max until they set one)."""
     data = orjson.loads(raw)
+    limit = int(data.get("max_capacity", 3))
     return Agent(
         login=login,
         name=data["name"],
         site=site,
         departments=tuple(data["departments"]),
-        capacity=min(int(data.get("max_capacity", 3)), 3),
-        max_capacity=int(data.get("max_capacity", 3)),
+        capacity=min(int(capacity or limit), limit),
+        max_capacity=limit,
         role=Role(data.get("role", "agent")),
     )

@@ -7,7 +7,12 @@
 local k_queue, k_conv = KEYS[16], KEYS[17]
 local conv, now = ARGV[1], ARGV[2]
 local head = redis.call('ZRANGE', k_queue, 0, 0)[1]
-if head ~= conv or redis.call('HGET', k_conv, 'state') ~= 'queued' then return {'stale'} end
+if head ~= conv then return {'stale'} end
+if redis.call('HGET', k_conv, 'state') ~= 'queued' then
+  -- A queue entry whose conversation is not queued is debris: drop it, or the queue stalls.
+  redis.call('ZREM', k_queue, conv)
+  return {'stale'}
+end
 local dept = redis.call('HGET', k_conv, 'department')
 
 -- An agent who handed this conversation to a department does not get it back.

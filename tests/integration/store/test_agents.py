@@ -13,7 +13,14 @@ import pytest
 from chatserver.core.model import Agent, AgentStatus, Role, ValidationError
 from chatserver.core.routing import agent_score
 from chatserver.store import keys
-from tests.integration.store.conftest import PASSWORD, Shop, ShopFactory, Store
+from tests.integration.store.conftest import (
+    GRACE_MS,
+    HEARTBEAT_MS,
+    PASSWORD,
+    Shop,
+    ShopFactory,
+    Store,
+)
 
 
 async def test_saved_agent_is_found_by_login_and_listed_by_site(shop: Shop) -> None:
@@ -207,8 +214,26 @@ async def test_removed_agent_is_gone_everywhere(shop: Shop) -> None:
     assert not await shop.store.agents.remove(shop.login("ann"))
 
 
+async def test_removed_agent_never_comes_back_through_the_sweep(shop: Shop) -> None:
+    await shop.ready("ann")  # connected: a live presence entry
+    assert await shop.store.agents.remove(shop.login("ann"))
+    later = shop.now + HEARTBEAT_MS + GRACE_MS
+    assert await shop.store.conversations.sweep(shop.key, later, GRACE_MS) == ([], [])
+    assert await shop.store.conversations.sweep(shop.key, later + GRACE_MS, GRACE_MS) == ([], [])
+
+
 async def test_supervisor_role_is_kept(store: Store, site_key: str) -> None:
     sup = Agent(f"sup.{site_key}", "Sup", site_key, ("sales",), role=Role.SUPERVISOR)
     await store.agents.save(sup, password=PASSWORD)
     found = await store.agents.get(sup.login)
     assert found is not None and found.role is Role.SUPERVISOR
+
+
+async def test_saving_an_agent_keeps_the_capacity_they_set(shop: Shop) -> None:
+    agent = shop.agents["ann"]
+    await shop.store.agents.set_capacity(agent, 1, now_ms=shop.now)
+    renamed = await shop.store.agents.get(agent.login)
+    assert renamed is not None and renamed.capacity == 1
+    await shop.store.agents.save(dataclasses.replace(renamed, name="Ann Lee"))
+    again = await shop.store.agents.get(agent.login)
+    assert again is not None and (again.name, again.capacity) == ("Ann Lee", 1)

@@ -414,6 +414,22 @@ async def test_transfer_to_a_department_does_not_hand_the_chat_back_by_preferenc
     assert await shop.serve() == [(c1, "bob")]
 
 
+async def test_transfer_to_a_department_never_returns_to_the_transferring_agent(
+    shop: Shop,
+) -> None:
+    """Even when she is the least loaded agent once the chat leaves her."""
+    c1 = await transfer_setup(shop)  # ann holds c1; bob ready, load 0
+    c2 = await shop.create()
+    assert await shop.serve() == [(c2, "bob")]  # ann 1, bob 1
+
+    await shop.store.conversations.transfer(shop.key, c1, shop.now, to_department="sales")
+
+    assert await shop.serve() == [(c1, "bob")]  # ann (0) is excluded; bob (1) takes it
+    await shop.store.conversations.finish(shop.key, c1, shop.now)
+    c3 = await shop.create()  # the exclusion was that chat's only: ann takes new ones
+    assert await shop.serve() == [(c3, "ann")]
+
+
 async def test_transferred_chat_is_assigned_before_older_queued_ones(shop: Shop) -> None:
     c1 = await transfer_setup(shop)
     await shop.set_capacity("bob", 1)
