@@ -199,6 +199,7 @@ class Connection:
         try:
             self._queue.put_nowait(frames.encode(frame, self.binary))
         except asyncio.QueueFull:
+            log.warning("closing slow reader %s (%d frames queued)", self.id, self._queue.qsize())
             self._closing = Closing(CloseCode.TRY_AGAIN_LATER, "slow reader")
             self._drop_queue()
             self._queue.put_nowait(None)

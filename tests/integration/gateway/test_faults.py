@@ -6,6 +6,7 @@ import asyncio
 from collections import Counter
 from pathlib import Path
 
+import httpx
 import orjson
 from redis.asyncio import Redis
 
@@ -157,6 +158,9 @@ async def test_redis_killed_and_restarted_loses_no_acked_message(
         await shopper.until(
             lambda: any(f.get("type") == "service" and f["state"] == "reconnecting"
                         for f in shopper.events), scaled(15))  # fmt: skip
+        async with httpx.AsyncClient(base_url=server.base_url, trust_env=False) as http:
+            ready = await http.get("/readyz")
+        assert ready.status_code == 503 and "redis" in ready.text
         for i in range(3):
             await shopper.send_message(conv, f"during {i}")  # refused: stays in the outbox
         own.start()  # same port, same append-only file

@@ -222,3 +222,80 @@ async def test_live_messages_survive_a_dropped_event_bus_connection(
     assert texts == ["hi", *(f"in the gap {i}" for i in range(5))]
     await agent.close()
     await shopper.close()
+
+
+async def test_typing_and_read_receipts_flow_to_the_other_side(
+    redis: Redis, site_key: str, server: ServerProcess
+) -> None:
+    site = await make_site(redis, site_key)
+    await make_agent(redis, site, f"{site_key}-ty")
+    agent = await agent_client(server, f"{site_key}-ty")
+    shopper, _ = await shopper_client(server, site)
+    conv = await start_chat(shopper, "hello?")
+    await agent.wait_for("conversation", scaled(10), conversation_id=conv, state="assigned")
+    first = await agent.wait_for("message", scaled(10), conversation_id=conv)
+    await agent.send({"type": "typing", "conversation_id": conv, "typing": True})
+    typing = await shopper.wait_for("typing", scaled(10), conversation_id=conv)
+    assert (typing["role"], typing["typing"]) == ("agent", True)
+    await agent.send({"type": "read", "conversation_id": conv, "up_to": first["id"]})
+    read = await shopper.wait_for("read", scaled(10), conversation_id=conv)
+    assert (read["role"], read["up_to"]) == ("agent", first["id"])
+    await shopper.send({"type": "typing", "conversation_id": conv, "typing": True})
+    assert (await agent.wait_for("typing", scaled(10)))["role"] == "shopper"
+    assert not [f for f in agent.received if f.get("type") == "typing" and f["role"] == "agent"]
+    await agent.close()
+    await shopper.close()
+
+
+async def test_queue_positions_are_pushed_as_the_queue_moves(
+    redis: Redis, site_key: str, server: ServerProcess
+) -> None:
+    site = await make_site(redis, site_key, departments=("sales",))
+    shoppers = []
+    for i in range(3):
+        client, _ = await shopper_client(server, site)
+        conv = await start_chat(client, f"waiting {i}")
+        queue = await client.wait_for("queue", scaled(10), conversation_id=conv,
+                                      position=i + 1)  # fmt: skip
+        assert queue["agents_online"] is False and queue["eta_seconds"] is None
+        shoppers.append((client, conv))
+    await make_agent(redis, site, f"{site_key}-one", capacity=1)
+    agent = await agent_client(server, f"{site_key}-one")
+    first, first_conv = shoppers[0]
+    await first.wait_for("conversation", scaled(10), conversation_id=first_conv,
+                         state="assigned")  # fmt: skip
+    for position, (client, conv) in enumerate(shoppers[1:], start=1):
+        moved = await client.wait_for("queue", scaled(10), conversation_id=conv,
+                                      position=position)  # fmt: skip
+        assert moved["agents_online"] is True
+        assert moved["eta_seconds"] is not None and moved["eta_seconds"] > 0
+    await agent.close()
+    for client, _ in shoppers:
+        await client.close()
+
+
+async def test_slow_reader_is_closed_1013_and_others_carry_on(
+    redis: Redis, site_key: str, servers: StartServer
+) -> None:
+    server = await servers(CHAT_SEND_QUEUE=16, CHAT_RATE_PER_SECOND=5000, CHAT_RATE_BURST=5000)
+    site = await make_site(redis, site_key)
+    await make_agent(redis, site, f"{site_key}-fast")
+    agent = await agent_client(server, f"{site_key}-fast")
+    slow, _ = await shopper_client(server, site)
+    conv = await start_chat(slow, "I will stop reading now")
+    await agent.wait_for("conversation", scaled(10), conversation_id=conv, state="assigned")
+    assert slow.ws is not None
+    slow.ws.transport.pause_reading()  # the shopper's tab freezes: nothing is read any more
+    bystander, _ = await shopper_client(server, site)
+    big = "x" * 3900
+    for i in range(3000):  # ~12 MB: more than any socket buffer holds
+        await agent.send({"type": "message", "conversation_id": conv,
+                          "client_msg_id": f"b{i}", "text": big})  # fmt: skip
+    await agent.wait_for("ack", scaled(60), client_msg_id="b2999")
+    slow.ws.transport.resume_reading()
+    assert await slow.wait_closed(scaled(20)) == 1013
+    assert "closing slow reader" in server.log_tail()
+    await bystander.send({"type": "ping"})
+    await bystander.wait_for("pong", scaled(10))
+    await agent.close()
+    await bystander.close()
