@@ -10,9 +10,13 @@ import time
 from pathlib import Path
 
 import httpx
+import psutil
+from redis.asyncio import Redis
 
 from chatserver.store.embedded import free_port
 from tests.conftest import scaled
+from tests.integration.conftest import StartServer
+from tests.integration.world import make_site, shopper_client, start_chat
 
 
 def _chatserver(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
@@ -111,3 +115,20 @@ def test_agent_capacity_outside_1_to_3_is_refused(tmp_path: Path, redis_server: 
     assert ok.returncode == 0, ok.stderr
     changed = _chatserver("agent", "set", "cap", "--capacity", "5", "--redis-url", url)
     assert changed.returncode != 0 and "capacity must be between 1 and 3" in changed.stderr
+
+
+async def test_serve_with_two_workers_serves_and_stops_them_all(
+    servers: StartServer, redis: Redis, site_key: str
+) -> None:
+    server = await servers(CHAT_WORKERS=2)
+    assert server.process is not None
+    workers = psutil.Process(server.process.pid).children(recursive=True)
+    assert len([w for w in workers if "python" in w.name()]) >= 2
+    site = await make_site(redis, site_key)
+    for _ in range(4):  # connections land on either worker: every one works
+        shopper, _ = await shopper_client(server, site)
+        await start_chat(shopper, "hello")
+        await shopper.close()
+    await server.stop()
+    _, alive = psutil.wait_procs(workers, timeout=scaled(10))
+    assert not [p for p in alive if p.status() != psutil.STATUS_ZOMBIE]
