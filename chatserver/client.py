@@ -12,7 +12,7 @@ import asyncio
 import contextlib
 import random
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -251,24 +251,28 @@ class ResumingClient:
         elif kind == "reset" and conv_id:
             old = self.logs.get(conv_id, ConversationLog())
             self.logs[conv_id] = ConversationLog(epoch=frame["epoch"], resets=old.resets + 1)
-        elif (kind == "service" and frame.get("state") == "ok") or (
-            kind == "error" and frame.get("code") == "unavailable"
-        ):
-            # Storage refused a message (or is back): send the unacked ones again, soon.
-            task = asyncio.create_task(self._resend_outbox(0 if kind == "service" else 0.5))
-            self._jobs.add(task)
-            task.add_done_callback(self._jobs.discard)
+        elif kind == "service" and frame.get("state") == "ok":
+            self._later(self._resend(list(self.outbox), 0))  # storage is back: all unacked
+        elif kind == "error" and frame.get("code") == "unavailable" and frame.get("ref"):
+            self._later(self._resend([frame["ref"]], 0.5))  # that one message, a bit later
         elif kind == "conversation" and conv_id:
             self.logs.setdefault(conv_id, ConversationLog(epoch=frame["epoch"]))
         self.events.append(frame)
         self._changed.set()
 
-    async def _resend_outbox(self, delay: float) -> None:
+    def _later(self, job: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.create_task(job)
+        self._jobs.add(task)
+        task.add_done_callback(self._jobs.discard)
+
+    async def _resend(self, client_msg_ids: list[str], delay: float) -> None:
         await asyncio.sleep(delay * (0.5 + random.random()))  # jittered retry delay
         if self.client is not None:
             with contextlib.suppress(Exception):
-                for frame in list(self.outbox.values()):
-                    await self.client.send(frame)
+                for cmid in client_msg_ids:
+                    frame = self.outbox.get(cmid)
+                    if frame is not None:
+                        await self.client.send(frame)
 
     async def send_message(self, conversation_id: str, text: str) -> str:
         """Queue a message in the outbox and send it; returns its client message id."""

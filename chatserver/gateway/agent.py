@@ -156,6 +156,16 @@ class AgentConnection(Connection):
         elif kind == "agent" and event.get("agent") == me:
             self.gateway.spawn(self._send_agent_state())
 
+    async def resync(self) -> None:
+        """After a bus outage: start on chats assigned meanwhile, update the others."""
+        assert self.agent is not None
+        chats = set(await self.hub.agents.chats(self.agent.site, self.agent.login))
+        for conversation_id in chats - set(self.views):
+            await self._take(conversation_id)
+        for conversation_id in set(self.views) - chats:
+            await self._update(conversation_id)
+        await self._send_agent_state()
+
     async def _take(self, conversation_id: str) -> None:
         await self._update(conversation_id)
         await self.watch(conversation_id, "0-0")

@@ -115,14 +115,14 @@ class Bus:
         await self._pubsub.subscribe(*channels)
 
     async def _listen(self) -> None:
-        """Dispatch messages; a connection silent through two health periods (no message, no
-        answer to our PING) is dead even if TCP did not say so."""
+        """Dispatch messages. After a health period of silence we PING; a connection that
+        stays silent through the next period too (no answer) is dead even if TCP did not say so."""
         assert self._pubsub is not None
         unanswered = 0
         while True:
             message = await self._pubsub.get_message(timeout=HEALTH_PERIOD)
             if message is None:
-                if unanswered >= 2:
+                if unanswered:
                     raise ConnectionError("event bus: no answer to PING")
                 unanswered += 1
                 await self._pubsub.ping()

@@ -254,9 +254,11 @@ class Connection:
             await self.gateway.bus.subscribe(
                 keys.conversation_channel(conversation_id), self.on_conversation_event
             )
-        else:
+            await self.catch_up(view)
+            return
+        async with view.lock:  # a catch-up in flight finishes first, then this one starts over
             view.last_id, view.syncing, view.buffer = after, True, []
-        await self.catch_up(view)
+            await self._catch_up(view)
 
     async def catch_up(self, view: View) -> None:
         async with view.lock:
@@ -316,11 +318,19 @@ class Connection:
         """Routing events of the site (assigned, closed, queue...): subclasses react."""
 
     def on_bus_state(self, up: bool) -> None:
-        """Redis lost or back: tell the client; once back, catch every view up."""
+        """Redis lost or back: tell the client; once back, catch every view up from its last id
+        and bring the routing state (assignments, queue places) up to date."""
         self.send({"type": "service", "state": "ok" if up else "reconnecting"})
-        if up:
-            for view in list(self.views.values()):
+        for view in list(self.views.values()):
+            if up:
                 self.gateway.spawn(self.catch_up(view))
+            else:  # live entries wait in the buffer until the catch-up has read the gap
+                view.syncing = True
+        if up:
+            self.gateway.spawn(self.resync())
+
+    async def resync(self) -> None:
+        """Routing events may have been missed while the bus was down: re-read what matters."""
 
     # --- shared frame handlers ----------------------------------------------------------
     async def on_ping(self, frame: Frame) -> None:

@@ -299,3 +299,19 @@ async def test_slow_reader_is_closed_1013_and_others_carry_on(
     await bystander.wait_for("pong", scaled(10))
     await agent.close()
     await bystander.close()
+
+
+async def test_agent_gets_a_chat_assigned_while_the_event_bus_was_down(
+    redis: Redis, site_key: str, server: ServerProcess
+) -> None:
+    site = await make_site(redis, site_key)
+    await make_agent(redis, site, f"{site_key}-down")
+    agent = await agent_client(server, f"{site_key}-down")
+    shopper, _ = await shopper_client(server, site)
+    await redis.execute_command("CLIENT", "KILL", "TYPE", "pubsub")
+    conv = await start_chat(shopper, "did anyone see this?")  # assigned while the bus reconnects
+    await agent.wait_for("conversation", scaled(20), conversation_id=conv, state="assigned")
+    first = await agent.wait_for("message", scaled(20), conversation_id=conv)
+    assert first["text"] == "did anyone see this?"
+    await agent.close()
+    await shopper.close()
