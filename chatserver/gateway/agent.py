@@ -132,7 +132,7 @@ class AgentConnection(Connection):
 
     async def conversation_for(self, conversation_id: str) -> Conversation:
         assert self.agent is not None
-        conv = await self.hub.conversations.get(self.agent.site, conversation_id)
+        conv = await self.gateway.conversations.get(self.agent.site, conversation_id)
         if conv is None:
             raise ProtocolError(ErrorCode.NOT_FOUND, "no such conversation")
         supervisor = self.agent.role in (Role.SUPERVISOR, Role.ADMIN)

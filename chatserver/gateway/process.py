@@ -17,6 +17,7 @@ from chatserver.config import Settings
 from chatserver.core.frames import CloseCode
 from chatserver.core.model import Conversation, Site
 from chatserver.gateway.bus import Bus
+from chatserver.gateway.cache import ConversationCache
 from chatserver.gateway.queues import QueueWatch
 from chatserver.hub import Hub
 from chatserver.store import sites
@@ -37,6 +38,7 @@ class Gateway:
         self.settings = settings
         self.bus = Bus(bus_redis)
         self.queues = QueueWatch(hub.conversations, self.bus)
+        self.conversations = ConversationCache(hub.conversations, self.bus)
         self.connections: set[Connection] = set()
         self.agent_connections: set[AgentConnection] = set()
         self.secret = b""

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import orjson
 from redis.asyncio import Redis
 from redis.exceptions import WatchError
 
@@ -232,15 +233,26 @@ class Conversations:
         return [str(c) for c in await self._redis.zrange(keys.queue(site, department), 0, -1)]
 
     async def set_fields(self, site: str, conversation_id: str, **fields: str | int) -> None:
-        """Record plain metadata (first reply time, read positions, rating) on a conversation."""
-        await self._redis.hset(keys.conversation(site, conversation_id), mapping=fields)
+        """Record plain metadata (first reply time, read positions, rating) on a conversation,
+        and say so on the site channel (processes cache conversations: see gateway.cache)."""
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.hset(keys.conversation(site, conversation_id), mapping=fields)
+            pipe.publish(keys.site_channel(site), _updated(conversation_id))
+            await pipe.execute()
 
     async def set_first_reply(self, site: str, conversation_id: str, now_ms: int) -> None:
-        await self._redis.hsetnx(keys.conversation(site, conversation_id), "first_reply_ms", now_ms)
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.hsetnx(keys.conversation(site, conversation_id), "first_reply_ms", now_ms)
+            pipe.publish(keys.site_channel(site), _updated(conversation_id))
+            await pipe.execute()
 
     async def bump_epoch(self, site: str, conversation_id: str) -> int:
         """A client's history cannot be continued: start a new epoch of the conversation."""
-        return int(await self._redis.hincrby(keys.conversation(site, conversation_id), "epoch", 1))
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.hincrby(keys.conversation(site, conversation_id), "epoch", 1)
+            pipe.publish(keys.site_channel(site), _updated(conversation_id))
+            epoch, _ = await pipe.execute()
+        return int(epoch)
 
 
 def _from_hash(raw: dict[str, str]) -> Conversation:
@@ -262,3 +274,8 @@ def _from_hash(raw: dict[str, str]) -> Conversation:
         outcome=raw.get("outcome", ""),
         extra=extra,
     )
+
+
+def _updated(conversation_id: str) -> bytes:
+    """The site-channel event for a metadata change that is not a routing change."""
+    return orjson.dumps({"t": "updated", "conv": conversation_id})
