@@ -51,6 +51,7 @@ def serve(**values: Any) -> None:
     from chatserver.web.server import redis_for
 
     settings = build_settings(values)
+    _check_port(settings)
     with redis_for(settings) as ready:
         _check_redis(ready)
         _start(ready)
@@ -64,6 +65,7 @@ def demo(**values: Any) -> None:
     from chatserver.web.server import redis_for
 
     settings = build_settings(values)
+    _check_port(settings)
     with redis_for(settings) as ready:
         _check_redis(ready)
         agents = _run(ready, lambda redis: demo_data.seed(redis))
@@ -76,6 +78,14 @@ def demo(**values: Any) -> None:
                        f"  capacity {agent.capacity}  {agent.role.value}")  # fmt: skip
         click.echo("Stop with Ctrl-C (the embedded Redis stops too; data is kept).\n")
         _start(ready)
+
+
+def _check_port(settings: Settings) -> None:
+    from chatserver.web.server import port_problem
+
+    problem = port_problem(settings.host, settings.port)
+    if problem:
+        raise click.ClickException(f"{problem} (choose another with --port / CHAT_PORT)")
 
 
 def _start(settings: Settings) -> None:

@@ -6,6 +6,7 @@ import contextlib
 import logging
 import os
 import signal
+import socket
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
@@ -66,6 +67,19 @@ def _running_url(url_file: Path) -> str:
     except (OSError, ValueError):
         return ""
     return url
+
+
+def port_problem(host: str, port: int) -> str:
+    """Why the server could not listen on host:port, or '' if it can (checked before anything
+    starts: uvicorn would otherwise start the app, fail to bind, and linger in its shutdown)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            return f"cannot listen on {host}:{port}: {exc.strerror or exc}"
+    return ""
 
 
 def serve(settings: Settings) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -132,3 +133,14 @@ async def test_serve_with_two_workers_serves_and_stops_them_all(
     await server.stop()
     _, alive = psutil.wait_procs(workers, timeout=scaled(10))
     assert not [p for p in alive if p.status() != psutil.STATUS_ZOMBIE]
+
+
+def test_a_port_in_use_is_a_clear_error_before_anything_starts(tmp_path: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = _chatserver("demo", "--port", str(port), "--data-dir", str(tmp_path / "d"))
+    assert result.returncode == 1
+    assert f"cannot listen on 127.0.0.1:{port}" in result.stderr
+    assert not (tmp_path / "d").exists(), "no Redis was started"
