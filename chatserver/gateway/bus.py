@@ -42,6 +42,7 @@ class Bus:
         self._pubsub: PubSub | None = None
         self._task: asyncio.Task[None] | None = None
         self._pending: set[asyncio.Task[None]] = set()
+        self._stopping = False
         self._connected = asyncio.Event()
         self.up = False
 
@@ -53,10 +54,12 @@ class Bus:
         self._task = asyncio.create_task(self._run(), name="bus")
 
     async def stop(self) -> None:
+        # redis-py may turn our cancellation into its own TimeoutError inside a read, which
+        # the loop would take for a lost connection: the flag ends the loop whatever happens.
+        self._stopping = True
         if self._task is not None:
             self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+            await asyncio.wait({self._task}, timeout=CONNECT_TIMEOUT)
         await self._close_pubsub()
 
     async def subscribe(self, channel: str, handler: Handler) -> None:
@@ -92,13 +95,15 @@ class Bus:
 
     async def _run(self) -> None:
         backoff = 0.05
-        while True:
+        while not self._stopping:
             try:
                 async with asyncio.timeout(CONNECT_TIMEOUT):
                     await self._connect()
                 backoff = 0.05
                 await self._listen()
             except (RedisError, OSError, TimeoutError) as exc:
+                if self._stopping:
+                    return
                 log.warning("event bus lost Redis: %s (%s)", exc, type(exc).__name__)
             await self._set_up(False)
             await self._close_pubsub()
@@ -117,15 +122,16 @@ class Bus:
     async def _listen(self) -> None:
         """Dispatch messages. After a health period of silence we PING; a connection that
         stays silent through the next period too (no answer) is dead even if TCP did not say so."""
-        assert self._pubsub is not None
+        pubsub = self._pubsub
+        assert pubsub is not None
         unanswered = 0
-        while True:
-            message = await self._pubsub.get_message(timeout=HEALTH_PERIOD)
+        while not self._stopping:
+            message = await pubsub.get_message(timeout=HEALTH_PERIOD)
             if message is None:
                 if unanswered:
                     raise ConnectionError("event bus: no answer to PING")
                 unanswered += 1
-                await self._pubsub.ping()
+                await pubsub.ping()
                 continue
             unanswered = 0
             kind = message["type"]
