@@ -11,6 +11,7 @@ FROM python:3.11-slim-bookworm AS build
 WORKDIR /src
 COPY pyproject.toml README.md ./
 COPY chatserver ./chatserver
+COPY agent_console ./agent_console
 RUN pip wheel --no-cache-dir --disable-pip-version-check --wheel-dir /wheels .
 
 FROM python:3.11-slim-bookworm

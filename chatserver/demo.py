@@ -1,10 +1,14 @@
-"""The demo: a store with two departments and three agents, seeded once (idempotent)."""
+"""The demo: a store with two departments and three agents, its customers and their orders
+(en and zh), and shared quick replies; seeded once (idempotent)."""
 
 from __future__ import annotations
+
+import time
 
 from redis.asyncio import Redis
 
 from chatserver.core.model import Agent, Role, Site
+from chatserver.orders import demo as demo_orders
 from chatserver.store import sites
 from chatserver.store.agents import Agents
 from chatserver.store.scripts import Scripts
@@ -20,6 +24,7 @@ DEMO_AGENTS = (
     Agent("alice", "Alice", "demo", ("pre-sales",), capacity=3),
     Agent("bob", "Bob", "demo", ("after-sales",), capacity=2),
     Agent("chen", "陈静 Chen Jing", "demo", ("pre-sales", "after-sales"), role=Role.SUPERVISOR),
+    Agent("admin", "Admin 管理员", "demo", ("pre-sales", "after-sales"), role=Role.ADMIN),
 )
 
 
@@ -31,4 +36,5 @@ async def seed(redis: Redis) -> list[Agent]:
     for agent in DEMO_AGENTS:
         if await agents.get(agent.login) is None:
             await agents.save(agent, DEMO_PASSWORD)
+    await demo_orders.seed(redis, DEMO_SITE.key, int(time.time() * 1000))
     return list(DEMO_AGENTS)

@@ -36,7 +36,9 @@ class ErrorCode(StrEnum):
     NO_ROOM = "no_room"  # transfer target has no free capacity or is not available
     NOT_ASSIGNED = "not_assigned"  # the conversation is not with an agent (transfer)
     RATE_LIMITED = "rate_limited"  # too many frames: this one was dropped, slow down
-    UNAVAILABLE = "unavailable"  # storage unreachable: nothing was stored, retry later
+    # Storage unreachable: the frame may or may not have taken effect; resend it (messages
+    # with the same client_msg_id are deduplicated).
+    UNAVAILABLE = "unavailable"
     INTERNAL = "internal"
 
 
@@ -76,7 +78,12 @@ _COMMON: dict[str, dict[str, tuple[type, bool]]] = {
 }
 SHOPPER_FRAMES: dict[str, dict[str, tuple[type, bool]]] = {
     **_COMMON,
-    "start": {"department": (_S, False), "text": (_S, False), "client_msg_id": (_S, False)},
+    "start": {"department": (_S, False), "text": (_S, False), "client_msg_id": (_S, False),
+              "name": (_S, False), "email": (_S, False), "leave_message": (_B, False)},
+    "leave_message": {"conversation_id": (_S, True), "email": (_S, True), "name": (_S, False)},
+    "rate": {"conversation_id": (_S, True), "rating": (_S, True), "text": (_S, False)},
+    "transcript": {"conversation_id": (_S, True), "email": (_S, True)},
+    "context": {"conversation_id": (_S, True), "page": (_D, False), "cart": (_D, False)},
 }  # fmt: skip
 AGENT_FRAMES: dict[str, dict[str, tuple[type, bool]]] = {
     **_COMMON,
@@ -84,6 +91,7 @@ AGENT_FRAMES: dict[str, dict[str, tuple[type, bool]]] = {
     "capacity": {"capacity": (_I, True)},
     "transfer": {"conversation_id": (_S, True), "to_agent": (_S, False),
                  "to_department": (_S, False), "note": (_S, False)},
+    "note": {"conversation_id": (_S, True), "client_msg_id": (_S, True), "text": (_S, True)},
 }  # fmt: skip
 _LONG_TEXT = {"text", "note", "token"}
 

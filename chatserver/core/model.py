@@ -11,6 +11,8 @@ import re
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+from chatserver.core.widget_settings import WidgetSettings
+
 MIN_CAPACITY = 1
 MAX_CAPACITY = 3
 MAX_PRIORITY = 9
@@ -47,13 +49,14 @@ OUTCOMES = ("resolved", "not_resolved", "sale", "spam", "transferred_out", "othe
 
 @dataclass(frozen=True, slots=True)
 class Site:
-    """One storefront: its public key, departments and allowed origins."""
+    """One storefront: its public key, departments, allowed origins and widget settings."""
 
     key: str
     name: str
     departments: tuple[str, ...]
     allowed_origins: tuple[str, ...] = ()
     identity_secret: str = ""
+    widget: WidgetSettings = field(default_factory=WidgetSettings, hash=False)
 
     def __post_init__(self) -> None:
         check_slug(self.key, "site key")

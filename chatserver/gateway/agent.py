@@ -16,6 +16,10 @@ from chatserver.core.model import (
 )
 from chatserver.gateway.connection import Connection
 from chatserver.store import keys, sessions
+from chatserver.store.customers import Customers
+
+# The console's pages keep the session token in this HttpOnly cookie (chatserver.web.console).
+SESSION_COOKIE = "chat_session"
 
 
 class AgentConnection(Connection):
@@ -25,6 +29,7 @@ class AgentConnection(Connection):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.agent: Agent | None = None
+        self.customers = Customers(self.hub.redis)
         self.handlers = {
             "hello": self.on_hello,
             "ping": self.on_ping,
@@ -36,6 +41,7 @@ class AgentConnection(Connection):
             "status": self.on_status,
             "capacity": self.on_capacity,
             "transfer": self.on_transfer,
+            "note": self.on_note,
         }
 
     async def refuse_reason(self) -> str:
@@ -45,7 +51,10 @@ class AgentConnection(Connection):
         return ""
 
     async def on_hello(self, frame: Frame) -> None:
-        login = await sessions.session_login(self.hub.redis, frame.get("token") or "")
+        # The console's pages keep the session in an HttpOnly cookie: a hello without a token
+        # uses the cookie of the handshake (the origin check above rules out other sites).
+        token = frame.get("token") or self.ws.cookies.get(SESSION_COOKIE, "")
+        login = await sessions.session_login(self.hub.redis, token)
         agent = await self.hub.agents.get(login) if login else None
         if agent is None:
             raise ProtocolError(ErrorCode.BAD_TOKEN, "session token is invalid or expired")
@@ -92,6 +101,8 @@ class AgentConnection(Connection):
 
     async def on_capacity(self, frame: Frame) -> None:
         assert self.agent is not None
+        # Re-read: a supervisor may have changed the agent's limit since hello.
+        self.agent = await self.hub.agents.get(self.agent.login) or self.agent
         try:
             await self.hub.set_capacity(self.agent, frame["capacity"])
         except ValidationError as exc:
@@ -123,6 +134,21 @@ class AgentConnection(Connection):
         }
         if status in errors:
             raise ProtocolError(*errors[status])
+
+    async def on_note(self, frame: Frame) -> None:
+        """An internal note: in the transcript for agents, never sent to the shopper."""
+        conv = await self.conversation_for(frame["conversation_id"])
+        if not conv.open:
+            raise ProtocolError(ErrorCode.CONVERSATION_CLOSED, "the conversation is closed")
+        cmid, sender = frame["client_msg_id"], self.sender()
+        entry = {"kind": "note", "internal": True, "text": frame["text"], "from": sender,
+                 "cmid": cmid}  # fmt: skip
+        entry_id, new = await self.hub.transcripts.append(
+            conv.id, entry, f"note|{sender['id']}|{cmid}"
+        )
+        ts = frames.stream_id_key(entry_id)[0]
+        self.send({"type": "ack", "conversation_id": conv.id, "client_msg_id": cmid,
+                   "id": entry_id, "ts": ts, "duplicate": not new})  # fmt: skip
 
     async def _send_agent_state(self) -> None:
         assert self.agent is not None
@@ -167,18 +193,23 @@ class AgentConnection(Connection):
         await self._send_agent_state()
 
     async def _take(self, conversation_id: str) -> None:
-        await self._update(conversation_id)
+        conv = await self._update(conversation_id)
+        if conv is not None and conv.customer:  # the customer's history, for the next agent
+            await self.customers.link_conversation(
+                conv.site, conv.customer, conv.id, conv.created_ms
+            )
         await self.watch(conversation_id, "0-0")
 
     async def _let_go(self, conversation_id: str) -> None:
         self.unwatch(conversation_id)
         await self._update(conversation_id)
 
-    async def _update(self, conversation_id: str) -> None:
+    async def _update(self, conversation_id: str) -> Conversation | None:
         assert self.agent is not None
         conv = await self.hub.conversations.get(self.agent.site, conversation_id)
         if conv is not None:
             self.send(await self.gateway.summary(conv, self.role))
+        return conv
 
     async def on_closed(self) -> None:
         self.gateway.agent_connections.discard(self)

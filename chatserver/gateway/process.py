@@ -45,6 +45,7 @@ class Gateway:
         self.draining = False
         self._tasks: set[asyncio.Task[Any]] = set()
         self._sweeper: asyncio.Task[None] | None = None
+        self._stopping = False
 
     async def start(self) -> None:
         global CURRENT
@@ -55,6 +56,9 @@ class Gateway:
         self._sweeper = asyncio.create_task(self._background(), name="sweeper")
 
     async def stop(self) -> None:
+        # The flag, not only the cancel: on Python 3.11 a cancel that lands while a Redis call
+        # times out can be swallowed (seen: shutdown hanging in the sweeper's sleep).
+        self._stopping = True
         if self._sweeper is not None:
             self._sweeper.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -121,7 +125,7 @@ class Gateway:
         period = self.settings.sweep_seconds
         beat_every = max(1, int(self.hub.presence_ttl_ms / 3000 / period))
         tick = 0
-        while True:
+        while not self._stopping:
             await asyncio.sleep(period)  # a period timer, not a synchronisation
             tick += 1
             try:

@@ -3,8 +3,11 @@ conversations."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 from urllib.parse import urlparse
+
+import orjson
 
 from chatserver.core import frames, tokens
 from chatserver.core.frames import ErrorCode, Frame, ProtocolError
@@ -13,6 +16,9 @@ from chatserver.gateway.connection import Connection
 from chatserver.store import keys
 
 _ROUTING_EVENTS = ("assigned", "transferred", "requeued", "closed", "abandoned")
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+RATINGS = ("good", "bad")
+MAX_CONTEXT_BYTES = 8 * 1024  # page + cart context, as JSON
 
 
 class ShopperConnection(Connection):
@@ -34,6 +40,10 @@ class ShopperConnection(Connection):
             "read": self.on_read,
             "resume": self.on_resume,
             "close": self.on_close,
+            "leave_message": self.on_leave_message,
+            "rate": self.on_rate,
+            "transcript": self.on_transcript,
+            "context": self.on_context,
         }
 
     async def refuse_reason(self) -> str:
@@ -72,11 +82,28 @@ class ShopperConnection(Connection):
             "type": "welcome", "role": "shopper", "visitor_id": self.visitor, "token": token,
             "customer_verified": bool(self.customer),
             "site": {"key": self.site.key, "name": self.site.name,
-                     "departments": list(self.site.departments)},
+                     "departments": list(self.site.departments), **await self._availability()},
             "conversations": [await self.gateway.summary(c, self.role) for c in recent],
         })  # fmt: skip
         for conv in recent:
             self._track_queue(conv)
+
+    async def _availability(self) -> dict[str, Any]:
+        """Whether the store is within business hours and which departments have an agent
+        online: the widget offers to leave a message before the shopper writes."""
+        assert self.site is not None
+        now = self.hub.now_ms()
+        online = {}
+        for dept in self.site.departments:
+            online[dept] = (
+                await self.hub.conversations.snapshot(self.site.key, dept)
+            ).total_slots > 0
+        widget = self.site.widget
+        return {
+            "open": widget.is_open(now),
+            "next_open": widget.next_open_ms(now),
+            "agents_online": online,
+        }
 
     def _verified_customer(self, claim: Any, now_s: int) -> str:
         """The customer id if the store signed it (see docs/protocol.md), else ''."""
@@ -97,12 +124,23 @@ class ShopperConnection(Connection):
         department = frame.get("department") or self.site.default_department
         if department not in self.site.departments:
             raise ProtocolError(ErrorCode.NOT_FOUND, f"no department {department[:40]!r}")
+        contact = _contact(frame.get("name") or "", frame.get("email") or "")
+        if frame.get("leave_message"):
+            if "email" not in contact:
+                raise ProtocolError(ErrorCode.MISSING_FIELD, "leave_message needs email")
+            contact["left_message"] = "1"
         recent = await self.hub.conversations.of_visitor(self.site.key, self.visitor, limit=5)
         conv = next((c for c in recent if c.open), None)
         if conv is None:
             conv = await self.hub.start_conversation(
-                self.site, self.visitor, department, customer=self.customer
+                self.site, self.visitor, department, customer=self.customer, extra=contact
             )
+        elif contact:
+            await self.hub.conversations.set_fields(
+                conv.site, conv.id, **{f"x:{k}": v for k, v in contact.items()}
+            )
+        if contact:
+            await self._contact_event(conv, contact)
         self.mine[conv.id] = conv
         self.send(await self.gateway.summary(conv, self.role))
         self._track_queue(conv)
@@ -111,6 +149,62 @@ class ShopperConnection(Connection):
             await self.on_message(Frame("message", {
                 "conversation_id": conv.id, "client_msg_id": frame["client_msg_id"],
                 "text": frame["text"]}))  # fmt: skip
+
+    async def on_leave_message(self, frame: Frame) -> None:
+        """The shopper waits in a queue nobody serves now: keep the conversation for the agents
+        (never abandoned) and let them answer by email too."""
+        conv = await self.conversation_for(frame["conversation_id"])
+        if not conv.open:
+            raise ProtocolError(ErrorCode.CONVERSATION_CLOSED, "the conversation is closed")
+        contact = _contact(frame.get("name") or "", frame["email"])
+        contact["left_message"] = "1"
+        await self.hub.conversations.set_fields(
+            conv.site, conv.id, **{f"x:{k}": v for k, v in contact.items()}
+        )
+        await self.hub.conversations.mark_back(conv.site, conv.id)
+        await self._contact_event(conv, contact)
+
+    async def _contact_event(self, conv: Conversation, contact: dict[str, str]) -> None:
+        details = {k: contact[k] for k in ("name", "email") if k in contact}
+        left = bool(contact.get("left_message"))
+        await self.hub.event(conv.id, "contact", contact=details, left_message=left)
+
+    async def on_rate(self, frame: Frame) -> None:
+        conv = await self.conversation_for(frame["conversation_id"])
+        if conv.open:
+            raise ProtocolError(ErrorCode.INVALID_FIELD, "rate a conversation once it has ended")
+        rating, comment = frame["rating"], frame.get("text") or ""
+        if rating not in RATINGS:
+            raise ProtocolError(ErrorCode.INVALID_FIELD, "rating must be good or bad")
+        await self.hub.conversations.set_fields(
+            conv.site, conv.id, rating=rating, rating_comment=comment, rated_ms=self.hub.now_ms()
+        )
+        await self.hub.event(conv.id, "rated", rating=rating, comment=comment)
+
+    async def on_transcript(self, frame: Frame) -> None:
+        """Record a request to email the transcript (the mail itself is not sent yet)."""
+        conv = await self.conversation_for(frame["conversation_id"])
+        email = _contact("", frame["email"])["email"]
+        await self.hub.conversations.set_fields(
+            conv.site, conv.id, transcript_email=email, transcript_requested_ms=self.hub.now_ms()
+        )
+        await self.hub.event(conv.id, "transcript_requested", email=email)
+
+    async def on_context(self, frame: Frame) -> None:
+        """The page the shopper is on and their cart: kept on the conversation for agents, and
+        passed live to those following it."""
+        conv = await self.conversation_for(frame["conversation_id"])
+        if not conv.open:
+            raise ProtocolError(ErrorCode.CONVERSATION_CLOSED, "the conversation is closed")
+        context = {k: frame[k] for k in ("page", "cart") if frame.get(k) is not None}
+        encoded = {f"x:{k}": orjson.dumps(v).decode() for k, v in context.items()}
+        if sum(len(v) for v in encoded.values()) > MAX_CONTEXT_BYTES:
+            raise ProtocolError(ErrorCode.INVALID_FIELD, "page and cart are too large")
+        if encoded:
+            await self.hub.conversations.set_fields(conv.site, conv.id, **encoded)
+            await self.hub.transcripts.publish(
+                conv.id, {"type": "context", **context, "from_conn": self.id}
+            )
 
     async def on_close(self, frame: Frame) -> None:
         conv = await self.conversation_for(frame["conversation_id"])
@@ -125,7 +219,7 @@ class ShopperConnection(Connection):
 
     async def conversation_for(self, conversation_id: str) -> Conversation:
         assert self.site is not None
-        conv = await self.hub.conversations.get(self.site.key, conversation_id)
+        conv = await self.gateway.conversations.get(self.site.key, conversation_id)
         if conv is None:
             raise ProtocolError(ErrorCode.NOT_FOUND, "no such conversation")
         if conv.visitor != self.visitor:
@@ -148,6 +242,11 @@ class ShopperConnection(Connection):
         if event.get("t") in _ROUTING_EVENTS and conv_id in self.mine:
             self.gateway.spawn(self._refresh(conv_id))
 
+    async def resync(self) -> None:
+        """After a bus outage: the state and queue place of every conversation of this tab."""
+        for conversation_id in list(self.mine):
+            await self._refresh(conversation_id)
+
     async def _refresh(self, conversation_id: str) -> None:
         assert self.site is not None
         conv = await self.hub.conversations.get(self.site.key, conversation_id)
@@ -167,6 +266,13 @@ class ShopperConnection(Connection):
         for conv in self.mine.values():
             if conv.state is ConversationState.QUEUED:
                 await self.hub.leave_queue(conv)
+
+
+def _contact(name: str, email: str) -> dict[str, str]:
+    """The contact details a shopper gave (empty ones left out); a bad email is refused."""
+    if email and not _EMAIL.fullmatch(email):
+        raise ProtocolError(ErrorCode.INVALID_FIELD, "field 'email' must be an email address")
+    return {k: v.strip() for k, v in (("name", name), ("email", email)) if v.strip()}
 
 
 def origin_of(url: str) -> str:

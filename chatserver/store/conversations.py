@@ -179,7 +179,8 @@ class Conversations:
 
     async def mark_left(self, site: str, conversation_id: str, deadline_ms: int) -> bool:
         """The shopper of a queued conversation left; abandon it at `deadline_ms` unless they
-        come back (see `mark_back`). Returns False if it is no longer queued.
+        come back (see `mark_back`). Returns False if it is no longer queued, or if it is a
+        message left for agents (it waits for them however long the shopper is away).
 
         The state is checked under WATCH: a conversation assigned meanwhile must not be marked,
         or a later requeue (agent's grace over) would let the sweep abandon a live chat."""
@@ -188,7 +189,8 @@ class Conversations:
             for _ in range(_RETRIES):
                 try:
                     await pipe.watch(conv_key)
-                    if await pipe.hget(conv_key, "state") != ConversationState.QUEUED.value:
+                    state, left_message = await pipe.hmget(conv_key, "state", "x:left_message")
+                    if state != ConversationState.QUEUED.value or left_message:
                         return False
                     pipe.multi()  # type: ignore[no-untyped-call]
                     pipe.zadd(keys.left_queue(site), {conversation_id: deadline_ms})

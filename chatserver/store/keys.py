@@ -136,6 +136,53 @@ def site_channel(site: str) -> str:
     return f"{_site(site)}:events"
 
 
+# --- the agent console: customers, orders, quick replies ({s:SITE}) --------------------------
+def customer(site: str, customer_id: str) -> str:
+    """Hash: a customer pushed by the store: 'json', 'updated_ms' (pushes only move forward)."""
+    return f"{_site(site)}:customer:{customer_id}"
+
+
+def customer_orders(site: str, customer_id: str) -> str:
+    """Sorted set: the customer's pushed order ids, scored by when they were placed (ms)."""
+    return f"{_site(site)}:customer:{customer_id}:orders"
+
+
+def customer_convs(site: str, customer_id: str) -> str:
+    """Sorted set: conversation ids of a verified customer, scored by creation ms."""
+    return f"{_site(site)}:customer:{customer_id}:convs"
+
+
+def order(site: str, order_id: str) -> str:
+    """Hash: an order pushed by the store: 'json', 'updated_ms', 'owner' (its customer id)."""
+    return f"{_site(site)}:order:{order_id}"
+
+
+def orders_source(site: str) -> str:
+    """Hash: where the site's orders come from: push secret, pull URL template, auth, TTL."""
+    return f"{_site(site)}:orders:source"
+
+
+def orders_cache(site: str, customer_id: str) -> str:
+    """String (JSON, with an expiry): the last orders pulled from the store for a customer,
+    with when they were fetched and the last error."""
+    return f"{_site(site)}:orders:cache:{customer_id}"
+
+
+def orders_pulling(site: str, customer_id: str) -> str:
+    """String with a TTL: one pull per customer at a time, and a pause after a failed one."""
+    return f"{_site(site)}:orders:pulling:{customer_id}"
+
+
+def quick_replies(site: str) -> str:
+    """Hash: quick reply id -> JSON (shared ones per department, personal ones per agent)."""
+    return f"{_site(site)}:replies"
+
+
+def login_failures(scope: str, value: str) -> str:
+    """String counter with a TTL: failed logins per login, per client address, or both."""
+    return f"{PREFIX}:throttle:{scope}:{value}"
+
+
 # --- one conversation ({c:ID}) ---------------------------------------------------------------
 def transcript(conversation_id: str) -> str:
     """Stream: every message and system event of the conversation, in order."""

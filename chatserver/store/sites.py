@@ -3,23 +3,28 @@
 from __future__ import annotations
 
 import secrets
+from typing import Any
 
 import orjson
 from redis.asyncio import Redis
 
+from chatserver.core import widget_settings
 from chatserver.core.model import Site
 from chatserver.store import keys
 
 
 async def save_site(redis: Redis, site: Site) -> None:
     """Create or replace a site's settings."""
-    data = {
+    data: dict[str, Any] = {
         "key": site.key,
         "name": site.name,
         "departments": list(site.departments),
         "allowed_origins": list(site.allowed_origins),
         "identity_secret": site.identity_secret,
     }
+    widget = widget_settings.to_dict(site.widget)
+    if widget:  # only when set: older processes read the site as before
+        data["widget"] = widget
     await redis.hset(keys.SITES, site.key, orjson.dumps(data))
 
 
@@ -42,6 +47,7 @@ def _site_from_json(raw: str | bytes) -> Site:
         departments=tuple(data["departments"]),
         allowed_origins=tuple(data.get("allowed_origins", ())),
         identity_secret=data.get("identity_secret", ""),
+        widget=widget_settings.from_dict(data.get("widget")),
     )
 
 

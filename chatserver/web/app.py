@@ -22,7 +22,7 @@ from chatserver.gateway.agent import AgentConnection
 from chatserver.gateway.process import Gateway
 from chatserver.gateway.shopper import ShopperConnection
 from chatserver.hub import Hub
-from chatserver.web import auth
+from chatserver.web import api, auth, console, widget
 
 log = logging.getLogger(__name__)
 
@@ -70,6 +70,9 @@ def create_app(settings: Settings | None = None) -> Starlette:
         WebSocketRoute("/ws/v1/shopper", shopper_socket),
         WebSocketRoute("/ws/v1/agent", agent_socket),
         *auth.routes,
+        *widget.routes,
+        *console.routes,
+        *api.routes,
     ]
     app = Starlette(routes=routes, lifespan=lifespan)
     app.state.settings = settings

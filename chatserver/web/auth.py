@@ -10,7 +10,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from chatserver.store import sessions
+from chatserver.store import sessions, throttle
 
 MAX_BODY = 16 * 1024
 
@@ -23,10 +23,20 @@ async def login(request: Request) -> Response:
     if not isinstance(name, str) or not isinstance(password, str):
         return _error(400, "invalid_field", "login and password are required strings")
     hub = request.app.state.gateway.hub
+    ip = request.client.host if request.client else "unknown"
     try:
+        wait = await throttle.retry_after(hub.redis, name, ip)
+        if wait:
+            response = _error(
+                429, "too_many_attempts", f"too many failed logins: retry in {wait} s"
+            )
+            response.headers["retry-after"] = str(wait)
+            return response
         agent = await hub.agents.verify_password(name, password)
         if agent is None:
+            await throttle.failed(hub.redis, name, ip)
             return _error(401, "bad_credentials", "wrong login or password")
+        await throttle.succeeded(hub.redis, name, ip)
         ttl = int(hub.settings.session_hours * 3600)
         token = await sessions.create_session(hub.redis, agent.login, ttl)
     except RedisError:

@@ -1,0 +1,271 @@
+"""The OpenAPI 3.1 description of the REST API (served at /api/v1/openapi.json).
+
+Written by hand next to the handlers; a test checks that every route is described and that
+nothing described is missing from the routes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from starlette.routing import BaseRoute, Route
+
+_S: dict[str, Any] = {"type": "string"}
+_I: dict[str, Any] = {"type": "integer"}
+_B: dict[str, Any] = {"type": "boolean"}
+_MS: dict[str, Any] = {"type": ["integer", "null"], "description": "ms since the Unix epoch"}
+_AMOUNT: dict[str, Any] = {
+    "type": "string",
+    "pattern": r"^-?\d{1,15}(\.\d{1,4})?$",
+    "description": "a decimal amount; JSON numbers are accepted too",
+}
+_TIME: dict[str, Any] = {"oneOf": [{"type": "string", "format": "date-time"}, _I],
+                         "description": "ISO 8601 (UTC if no offset) or integer ms"}  # fmt: skip
+
+
+def _obj(required: Sequence[str] = (), **props: Any) -> dict[str, Any]:
+    schema: dict[str, Any] = {"type": "object", "properties": props}
+    if required:
+        schema["required"] = list(required)
+    return schema
+
+
+def _ref(name: str) -> dict[str, str]:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _list(item: dict[str, Any]) -> dict[str, Any]:
+    return {"type": "array", "items": item}
+
+
+def _nullable(schema: dict[str, Any]) -> dict[str, Any]:
+    return {"oneOf": [schema, {"type": "null"}]}
+
+
+SCHEMAS: dict[str, Any] = {
+    "Error": _obj(["error", "message"], error=_S, message=_S,
+                  missing=_list(_S) | {"description": "missing_variables only"}),
+    "Agent": _obj(
+        ["id", "name", "role"], id=_S, name=_S,
+        role={"enum": ["agent", "supervisor", "admin"]}, departments=_list(_S),
+        status={"enum": ["online", "away", "offline"]}, load=_I,
+        capacity=_I | {"minimum": 1, "maximum": 3}, max_capacity=_I | {"minimum": 1, "maximum": 3},
+        connected=_B,
+    ),
+    "NewAgent": _obj(
+        ["id", "name", "password", "departments"], id=_S, name=_S, password=_S,
+        departments=_list(_S), role={"enum": ["agent", "supervisor", "admin"]},
+        capacity=_I, max_capacity=_I,
+    ),
+    "AgentChange": _obj(
+        name=_S, password=_S, departments=_list(_S),
+        role={"enum": ["agent", "supervisor", "admin"]}, capacity=_I,
+        max_capacity=_I | {"description": "the only field supervisors may set"},
+    ),
+    "Site": _obj(["key", "name", "departments"], key=_S, name=_S, departments=_list(_S),
+                 allowed_origins=_list(_S), identity_secret_set=_B),
+    "SiteChange": _obj(name=_S, allowed_origins=_list(_S), identity_secret=_S),
+    "QuickReply": _obj(
+        ["id", "scope", "shortcut", "title", "text"], id=_S,
+        scope={"enum": ["shared", "personal"]}, shortcut=_S, title=_S,
+        text=_S | {"description": "may use {{ customer.name }}, {{ order.number }}..."},
+        department=_nullable(_S), owner=_nullable(_S), updated=_I,
+    ),
+    "QuickReplyInput": _obj(["shortcut", "title", "text"], scope={"enum": ["shared", "personal"]},
+                            shortcut=_S, title=_S, text=_S, department=_S),
+    "Conversation": _obj(
+        ["conversation_id", "state", "department"], conversation_id=_S,
+        state={"enum": ["queued", "assigned", "closed", "abandoned"]}, department=_S, epoch=_I,
+        agent=_nullable(_obj(id=_S, name=_S)), visitor_id=_S, customer=_nullable(_S),
+        created=_MS, assigned=_MS, first_reply=_MS, closed=_MS, outcome=_nullable(_S),
+    ),
+    "Entry": _obj(["type", "id", "ts"], type={"enum": ["message", "note", "event"]}, id=_S,
+                  ts=_I, conversation_id=_S, text=_S, event=_S,
+                  **{"from": _obj(role=_S, id=_S, name=_S)}),
+    "OrderItem": _obj(["name", "quantity"], name=_S, quantity=_I, price=_AMOUNT, sku=_S),
+    "Order": _obj(
+        ["id", "number", "customer_id", "placed_at", "updated_at", "status"], id=_S, number=_S,
+        customer_id=_S, placed_at=_TIME, updated_at=_TIME, status=_S, currency=_S,
+        items=_list(_ref("OrderItem")),
+        totals=_obj(subtotal=_AMOUNT, shipping=_AMOUNT, tax=_AMOUNT, discount=_AMOUNT,
+                    total=_AMOUNT),
+        payment_status=_S, shipping_status=_S, carrier=_S, tracking_number=_S,
+        tracking_url=_S | {"format": "uri", "description": "http(s) only"},
+    ),
+    "StoredOrder": _obj(
+        ["id", "number", "placed_ms", "updated_ms", "status"], id=_S, number=_S, customer_id=_S,
+        placed_ms=_I, updated_ms=_I, status=_S, currency=_S, items=_list(_ref("OrderItem")),
+        totals=_obj(), payment_status=_S, shipping_status=_S, carrier=_S,
+        tracking_number=_S, tracking_url=_S,
+    ),
+    "Customer": _obj(["id", "updated_at"], id=_S, name=_S, email=_S, phone=_S,
+                     updated_at=_TIME),
+    "Push": _obj(customers=_list(_ref("Customer")), orders=_list(_ref("Order"))),
+    "PushResult": _obj(customers=_obj(stored=_I, unchanged=_I, conflicts=_list(_S)),
+                       orders=_obj(stored=_I, unchanged=_I, conflicts=_list(_S))),
+    "OrderSource": _obj(push_secret_set=_B, pull_url=_nullable(_S), pull_auth_header_set=_B,
+                        pull_ttl_seconds=_I, pull_timeout_seconds={"type": "number"}),
+    "OrderSourceInput": _obj(
+        pull_url=_nullable(_S | {"description": "with {customer_id}; null turns pulls off"}),
+        pull_auth_header=_S | {"description": "'Name: value'; absent keeps the current one"},
+        pull_ttl_seconds=_I, pull_timeout_seconds={"type": "number"},
+    ),
+    "Orders": _obj(
+        ["state", "orders"],
+        state={"enum": ["none", "fresh", "stale", "loading", "unavailable"]},
+        source={"enum": ["push", "pull"]}, as_of=_MS, age_seconds=_nullable(_I),
+        refreshing=_B, error=_nullable(_S), orders=_list(_ref("StoredOrder")),
+    ),
+    "CustomerPanel": _obj(
+        conversation_id=_S, visitor_id=_S, contact=_obj(name=_S, email=_S),
+        context=_obj(page=_nullable(_obj()), cart=_nullable(_obj())),
+        claim=_nullable(_obj(id=_S, verified=_B)),
+        customer=_nullable(_obj(id=_S, name=_S, email=_S, phone=_S, verified=_B, known=_B)),
+        orders=_nullable(_ref("Orders")), conversations=_list(_ref("Conversation")),
+    ),
+}  # fmt: skip
+
+
+def _body(schema: dict[str, Any]) -> dict[str, Any]:
+    return {"required": True, "content": {"application/json": {"schema": schema}}}
+
+
+def _ok(schema: dict[str, Any] | None, status: str = "200") -> dict[str, Any]:
+    error = {"description": "see the error code",
+             "content": {"application/json": {"schema": _ref("Error")}}}  # fmt: skip
+    responses: dict[str, Any] = {
+        status: {"description": "OK"} if schema is None
+        else {"description": "OK", "content": {"application/json": {"schema": schema}}},
+        "4XX": error, "503": error,
+    }  # fmt: skip
+    return responses
+
+
+# (method, path) -> (summary, tag, request schema or None, response schema or None, status)
+_OPS: dict[tuple[str, str], tuple[str, str, Any, Any, str]] = {
+    ("get", "/api/v1/openapi.json"): ("This document", "meta", None, {"type": "object"}, "200"),
+    ("get", "/api/v1/me"): ("The caller and their site", "agents", None,
+                            _obj(agent=_ref("Agent"), site=_ref("Site")), "200"),
+    ("get", "/api/v1/agents"): ("The agents of the caller's site, with live state", "agents",
+                                None, _obj(agents=_list(_ref("Agent"))), "200"),
+    ("post", "/api/v1/agents"): ("Add an agent (admin)", "agents", _ref("NewAgent"),
+                                 _ref("Agent"), "201"),
+    ("patch", "/api/v1/agents/{login}"): ("Change an agent (admin; supervisors: max_capacity)",
+                                          "agents", _ref("AgentChange"), _ref("Agent"), "200"),
+    ("delete", "/api/v1/agents/{login}"): ("Remove an agent with no chat (admin)", "agents",
+                                           None, None, "204"),
+    ("get", "/api/v1/sites"): ("The caller's site", "sites", None,
+                               _obj(sites=_list(_ref("Site"))), "200"),
+    ("get", "/api/v1/sites/{site}"): ("A site (the caller's)", "sites", None, _ref("Site"), "200"),
+    ("patch", "/api/v1/sites/{site}"): ("Change name, origins, identity secret (admin)",
+                                        "sites", _ref("SiteChange"), _ref("Site"), "200"),
+    ("post", "/api/v1/sites/{site}/push"): (
+        "Push customers and orders (store backend; X-Chat-Signature: sha256=HMAC of the raw "
+        "body with the push secret; no session)", "orders", _ref("Push"), _ref("PushResult"),
+        "200"),
+    ("get", "/api/v1/sites/{site}/order-source"): ("Where orders come from (admin)", "orders",
+                                                   None, _ref("OrderSource"), "200"),
+    ("put", "/api/v1/sites/{site}/order-source"): ("Set the pull endpoint (admin)", "orders",
+                                                   _ref("OrderSourceInput"),
+                                                   _ref("OrderSource"), "200"),
+    ("post", "/api/v1/sites/{site}/push-secret"): ("Rotate the push secret (admin)", "orders",
+                                                   None, _obj(push_secret=_S), "200"),
+    ("get", "/api/v1/sites/{site}/customers/{customer_id}"): (
+        "A customer: profile, orders, conversation ids (supervisor, admin)", "orders", None,
+        _obj(customer=_nullable(_ref("Customer")), orders=_ref("Orders"),
+             conversations=_list(_S)), "200"),
+    ("get", "/api/v1/quick-replies"): ("Quick replies the caller may use (?all=1: admins see "
+                                       "every shared one)", "quick replies", None,
+                                       _obj(quick_replies=_list(_ref("QuickReply"))), "200"),
+    ("post", "/api/v1/quick-replies"): ("Add a personal (or, admins, shared) quick reply",
+                                        "quick replies", _ref("QuickReplyInput"),
+                                        _ref("QuickReply"), "201"),
+    ("put", "/api/v1/quick-replies/{reply_id}"): ("Change a quick reply (its owner; shared: "
+                                                  "admins)", "quick replies",
+                                                  _ref("QuickReplyInput"), _ref("QuickReply"),
+                                                  "200"),
+    ("delete", "/api/v1/quick-replies/{reply_id}"): ("Remove a quick reply", "quick replies",
+                                                     None, None, "204"),
+    ("get", "/api/v1/conversations"): (
+        "The caller's chats; or ?customer=, ?visitor=, ?state=queued|assigned (supervisors, "
+        "admins; agents: customers they serve)", "conversations", None,
+        _obj(conversations=_list(_ref("Conversation"))), "200"),
+    ("get", "/api/v1/conversations/{conversation_id}"): (
+        "A conversation, with read positions, rating and contact", "conversations", None,
+        _ref("Conversation"), "200"),
+    ("get", "/api/v1/conversations/{conversation_id}/transcript"): (
+        "Its transcript (messages, events, internal notes); ?after= pages on",
+        "conversations", None,
+        _obj(conversation=_ref("Conversation"), entries=_list(_ref("Entry")),
+             next_after=_nullable(_S)), "200"),
+    ("get", "/api/v1/conversations/{conversation_id}/customer"): (
+        "The customer panel: who, where, orders, earlier conversations (verified only)",
+        "conversations", None, _ref("CustomerPanel"), "200"),
+    ("post", "/api/v1/conversations/{conversation_id}/render"): (
+        "Fill a quick reply for this conversation (422 missing_variables names what lacks)",
+        "conversations", _obj(quick_reply_id=_S, template=_S), _obj(text=_S), "200"),
+    ("get", "/api/v1/overview"): (
+        "Queues and agents of the site (supervisor, admin)", "supervision", None,
+        _obj(departments=_list(_obj(department=_S, queued=_I,
+                                    oldest_wait_seconds=_nullable(_I), free_slots=_I,
+                                    total_slots=_I, eta_seconds=_nullable(_I))),
+             agents=_list(_ref("Agent")), now=_I), "200"),
+}  # fmt: skip
+
+_PUBLIC = {("post", "/api/v1/sites/{site}/push"), ("get", "/api/v1/openapi.json")}
+
+
+def operations() -> set[tuple[str, str]]:
+    """(method, path) of every operation described."""
+    return set(_OPS)
+
+
+def document(routes: Sequence[BaseRoute]) -> dict[str, Any]:
+    """The OpenAPI document of `routes` (every one must be described above)."""
+    paths: dict[str, dict[str, Any]] = {}
+    for route in routes:
+        if not isinstance(route, Route):
+            continue
+        for method in sorted((route.methods or set()) - {"HEAD"}):
+            key = (method.lower(), route.path)
+            summary, tag, request, response, status = _OPS[key]
+            op: dict[str, Any] = {"summary": summary, "tags": [tag],
+                                  "responses": _ok(response, status)}  # fmt: skip
+            params = [p.strip("{}") for p in route.path.split("/") if p.startswith("{")]
+            if params:
+                op["parameters"] = [{"name": p, "in": "path", "required": True, "schema": _S}
+                                    for p in params]  # fmt: skip
+            if request is not None:
+                op["requestBody"] = _body(request)
+            if key in _PUBLIC:
+                op["security"] = []
+            paths.setdefault(route.path, {})[method.lower()] = op
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "chatserver REST API",
+            "version": "1",
+            "description": "Sites, agents, quick replies, customers and orders, "
+            "conversations and transcripts. See docs/api.md.",
+        },
+        "paths": paths,
+        "components": {
+            "schemas": SCHEMAS,
+            "securitySchemes": {
+                "session": {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "description": "token from POST /api/v1/login",
+                },
+                "cookie": {
+                    "type": "apiKey",
+                    "in": "cookie",
+                    "name": "chat_session",
+                    "description": "the console's session; unsafe methods also need "
+                    "the X-CSRF-Token header",
+                },
+            },
+        },
+        "security": [{"session": []}, {"cookie": []}],
+    }

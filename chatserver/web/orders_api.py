@@ -1,0 +1,112 @@
+"""REST: the store's pushes (signed, no session) and where a site's orders come from."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import replace
+from typing import Any
+
+import orjson
+from starlette.requests import Request
+from starlette.responses import Response
+
+from chatserver.core.model import Role
+from chatserver.core.orders import OrderSource
+from chatserver.orders import push
+from chatserver.orders.view import orders_for
+from chatserver.store.customers import Customers
+from chatserver.store.orders import Orders
+from chatserver.web.agents_api import own_site
+from chatserver.web.http import (
+    MANAGERS,
+    ApiError,
+    Caller,
+    body_bytes,
+    endpoint,
+    field,
+    hub,
+    json,
+    json_body,
+    public,
+)
+
+
+@public
+async def receive_push(request: Request) -> Response:
+    """Customers and orders from the store's backend. The signature is checked on the raw
+    bytes before anything is parsed; a bad one stores nothing (401)."""
+    h = hub(request)
+    site = await h.site(request.path_params["site"])
+    raw = await body_bytes(request, push.MAX_BODY)
+    store = Orders(h.redis)
+    secret = (await store.source(site.key)).push_secret if site else ""
+    if not push.verify(secret, raw, request.headers.get(push.SIGNATURE_HEADER, "")):
+        raise ApiError(401, "bad_signature", "X-Chat-Signature does not sign this body")
+    assert site is not None  # no site, no secret: nothing verifies
+    try:
+        payload = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        raise ApiError(400, "bad_json", "the body must be JSON") from None
+    customers, orders = push.parse_batch(payload)
+    people, sold = await push.apply(Customers(h.redis), store, site.key, customers, orders)
+    return json({"customers": people.to_dict(), "orders": sold.to_dict()})
+
+
+def source_json(source: OrderSource) -> dict[str, Any]:
+    """Where orders come from, without the secrets (only whether they are set)."""
+    return {"push_secret_set": bool(source.push_secret), "pull_url": source.pull_url or None,
+            "pull_auth_header_set": bool(source.pull_auth_header),
+            "pull_ttl_seconds": source.pull_ttl_seconds,
+            "pull_timeout_seconds": source.pull_timeout_seconds}  # fmt: skip
+
+
+@endpoint(roles=(Role.ADMIN,))
+async def get_source(request: Request, caller: Caller) -> Response:
+    site = await own_site(request, caller)
+    return json(source_json(await Orders(hub(request).redis).source(site.key)))
+
+
+@endpoint(roles=(Role.ADMIN,))
+async def put_source(request: Request, caller: Caller) -> Response:
+    """Set the pull endpoint (`pull_url: null` turns pulling off). An absent
+    `pull_auth_header` keeps the one set."""
+    site, body = await own_site(request, caller), await json_body(request)
+    store = Orders(hub(request).redis)
+    current = await store.source(site.key)
+    updated = replace(
+        current,
+        pull_url=field(body, "pull_url", str, ""),
+        pull_auth_header=field(body, "pull_auth_header", str, current.pull_auth_header),
+        pull_ttl_seconds=field(body, "pull_ttl_seconds", int, current.pull_ttl_seconds),
+        pull_timeout_seconds=field(body, "pull_timeout_seconds", float,
+                                   current.pull_timeout_seconds),
+    )  # fmt: skip
+    await store.save_source(site.key, updated)
+    return json(source_json(updated))
+
+
+@endpoint(roles=(Role.ADMIN,))
+async def rotate_push_secret(request: Request, caller: Caller) -> Response:
+    """A new push secret (shown once); the old one stops working at once."""
+    site = await own_site(request, caller)
+    store = Orders(hub(request).redis)
+    secret = secrets.token_urlsafe(32)
+    await store.save_source(site.key, replace(await store.source(site.key), push_secret=secret))
+    return json({"push_secret": secret})
+
+
+@endpoint(roles=MANAGERS)
+async def get_customer(request: Request, caller: Caller) -> Response:
+    """A customer of the site: what the store pushed, their orders, their conversations."""
+    h = hub(request)
+    site = await own_site(request, caller)
+    customer_id = request.path_params["customer_id"]
+    customers = Customers(h.redis)
+    profile = await customers.get(site.key, customer_id)
+    spawn = request.app.state.gateway.spawn
+    view = await orders_for(Orders(h.redis), site.key, customer_id, h.now_ms, spawn)
+    return json({
+        "customer": profile.to_dict() if profile else None,
+        "orders": view.to_dict(h.now_ms()),
+        "conversations": await customers.conversations(site.key, customer_id),
+    })  # fmt: skip
