@@ -19,6 +19,7 @@ from chatserver.core.model import Agent, AgentStatus, Conversation, Conversation
 from chatserver.store import sites
 from chatserver.store.agents import Agents
 from chatserver.store.conversations import Assignment, Conversations
+from chatserver.store.customers import Customers
 from chatserver.store.scripts import Scripts
 from chatserver.store.transcripts import Transcripts
 
@@ -40,6 +41,7 @@ class Hub:
         self.agents = Agents(redis, scripts)
         self.conversations = Conversations(redis, scripts)
         self.transcripts = Transcripts(redis, scripts)
+        self.customers = Customers(redis)
         self._names: dict[str, tuple[str, float]] = {}
 
     # --- sites and agents -----------------------------------------------------------------
@@ -78,6 +80,8 @@ class Hub:
             extra=extra or {},
         )
         await self.conversations.create(conv)
+        if customer:  # a verified customer's history, whatever becomes of this chat
+            await self.customers.link_conversation(site.key, customer, conv.id, conv.created_ms)
         await self.event(conv.id, "created", department=department)
         await self.serve(site.key, department)
         return await self.conversations.get(site.key, conv.id) or conv

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import time
 
 from redis.asyncio import Redis
 
 from chatserver.client import Client
+from chatserver.core import tokens
 from chatserver.store import keys
 from tests.conftest import scaled
 from tests.integration.servers import ServerProcess
@@ -152,3 +154,21 @@ async def test_transfer_to_a_department_never_bounces_back_to_the_same_agent(
     assert taken["agent"]["id"] == f"{site_key}-next"
     for client in (solo, other, shopper):
         await client.close()
+
+
+async def test_verified_customer_chat_joins_their_history_before_any_agent_sees_it(
+    redis: Redis, site_key: str, server: ServerProcess
+) -> None:
+    await make_site(redis, site_key)
+    expires = int(time.time()) + 600
+    claim = {"id": "cust-77", "expires": expires,
+             "signature": tokens.sign_customer("s3cret", "cust-77", expires)}  # fmt: skip
+    shopper = Client(f"{server.ws_url}/ws/v1/shopper?site={site_key}")
+    await shopper.connect()
+    await shopper.send({"type": "hello", "customer": claim})
+    assert (await shopper.wait_for("welcome", scaled(10)))["customer_verified"] is True
+    await shopper.send({"type": "start", "text": "where is my order?", "client_msg_id": "1"})
+    conv = (await shopper.wait_for("ack", scaled(10)))["conversation_id"]
+    assert await redis.zscore(keys.customer_convs(site_key, "cust-77"), conv) is not None
+    assert await redis.hget(keys.conversation(site_key, conv), "state") == "queued"
+    await shopper.close()
