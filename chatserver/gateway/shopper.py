@@ -30,6 +30,7 @@ class ShopperConnection(Connection):
         self.site: Site | None = None
         self.visitor = ""
         self.customer = ""
+        self.claimed = ""  # a customer id the page claimed, verified or not (shown as a claim)
         self.mine: dict[str, Conversation] = {}
         self.handlers = {
             "hello": self.on_hello,
@@ -71,6 +72,7 @@ class ShopperConnection(Connection):
             self.visitor = tokens.new_visitor_id()
             token = tokens.sign_visitor(secret, self.site.key, self.visitor, now_s)
         self.customer = self._verified_customer(frame.get("customer"), now_s)
+        self.claimed = _claimed_id(frame.get("customer"))
         await self.gateway.bus.subscribe(keys.site_channel(self.site.key), self.on_site_event)
         recent = await self.hub.conversations.of_visitor(self.site.key, self.visitor, limit=5)
         for conv in recent:
@@ -132,8 +134,11 @@ class ShopperConnection(Connection):
         recent = await self.hub.conversations.of_visitor(self.site.key, self.visitor, limit=5)
         conv = next((c for c in recent if c.open), None)
         if conv is None:
+            extra = dict(contact)
+            if self.claimed and self.claimed != self.customer:
+                extra["claimed_customer"] = self.claimed
             conv = await self.hub.start_conversation(
-                self.site, self.visitor, department, customer=self.customer, extra=contact
+                self.site, self.visitor, department, customer=self.customer, extra=extra
             )
         elif contact:
             await self.hub.conversations.set_fields(
@@ -284,3 +289,9 @@ def _without_agent_id(value: Any) -> Any:
     if isinstance(value, dict) and value.get("role") != "shopper" and "name" in value:
         return {k: v for k, v in value.items() if k != "id"}
     return value
+
+
+def _claimed_id(claim: Any) -> str:
+    """The id a customer claim names, whatever its signature (at most 64 characters)."""
+    cid = claim.get("id") if isinstance(claim, dict) else None
+    return cid[:64] if isinstance(cid, str) else ""

@@ -118,6 +118,7 @@ async def test_an_unverified_claim_shows_no_orders_and_no_earlier_conversations(
     await open_chat(page, forged)
     panel = page.locator("#panel")
     await expect(panel.locator(".badge.unverified")).to_be_visible()
+    await expect(panel.locator(".claim")).to_contain_text("c-9")  # marked as a claim, no more
     await expect(panel.locator(".orders .unknown")).to_be_visible()
     await expect(panel.locator(".order")).to_have_count(0)
     await expect(panel.locator(".past-conversation")).to_have_count(0)
