@@ -138,14 +138,17 @@ class AgentConnection(Connection):
     async def on_note(self, frame: Frame) -> None:
         """An internal note: in the transcript for agents, never sent to the shopper."""
         conv = await self.conversation_for(frame["conversation_id"])
-        if not conv.open:
-            raise ProtocolError(ErrorCode.CONVERSATION_CLOSED, "the conversation is closed")
         cmid, sender = frame["client_msg_id"], self.sender()
-        entry = {"kind": "note", "internal": True, "text": frame["text"], "from": sender,
-                 "cmid": cmid}  # fmt: skip
-        entry_id, new = await self.hub.transcripts.append(
-            conv.id, entry, f"note|{sender['id']}|{cmid}"
-        )
+        dedupe = f"note|{sender['id']}|{cmid}"
+        if conv.open:
+            entry = {"kind": "note", "internal": True, "text": frame["text"], "from": sender,
+                     "cmid": cmid}  # fmt: skip
+            entry_id, new = await self.hub.transcripts.append(conv.id, entry, dedupe)
+        else:  # a resend of a note stored before the close still gets its ack
+            stored = await self.hub.transcripts.stored_id(conv.id, dedupe)
+            if stored is None:
+                raise ProtocolError(ErrorCode.CONVERSATION_CLOSED, "the conversation is closed")
+            entry_id, new = stored, False
         ts = frames.stream_id_key(entry_id)[0]
         self.send({"type": "ack", "conversation_id": conv.id, "client_msg_id": cmid,
                    "id": entry_id, "ts": ts, "duplicate": not new})  # fmt: skip

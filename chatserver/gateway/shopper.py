@@ -10,7 +10,7 @@ from urllib.parse import urlparse
 import orjson
 
 from chatserver.core import frames, tokens
-from chatserver.core.frames import ErrorCode, Frame, ProtocolError
+from chatserver.core.frames import MAX_ID_CHARS, ErrorCode, Frame, ProtocolError
 from chatserver.core.model import Conversation, ConversationState, Site
 from chatserver.gateway.connection import Connection
 from chatserver.store import keys
@@ -115,6 +115,8 @@ class ShopperConnection(Connection):
         cid, expires, sig = claim.get("id"), claim.get("expires"), claim.get("signature")
         if not (isinstance(cid, str) and isinstance(expires, int) and isinstance(sig, str)):
             return ""
+        if not 0 < len(cid) <= MAX_ID_CHARS:
+            return ""
         ok = tokens.verify_customer(self.site.identity_secret, cid, expires, sig, now_s)
         return cid if ok else ""
 
@@ -161,7 +163,7 @@ class ShopperConnection(Connection):
         conv = await self.conversation_for(frame["conversation_id"])
         if not conv.open:
             raise ProtocolError(ErrorCode.CONVERSATION_CLOSED, "the conversation is closed")
-        contact = _contact(frame.get("name") or "", frame["email"])
+        contact = _contact(frame.get("name") or "", _required_email(frame["email"]))
         contact["left_message"] = "1"
         await self.hub.conversations.set_fields(
             conv.site, conv.id, **{f"x:{k}": v for k, v in contact.items()}
@@ -189,7 +191,7 @@ class ShopperConnection(Connection):
     async def on_transcript(self, frame: Frame) -> None:
         """Record a request to email the transcript (the mail itself is not sent yet)."""
         conv = await self.conversation_for(frame["conversation_id"])
-        email = _contact("", frame["email"])["email"]
+        email = _contact("", _required_email(frame["email"]))["email"]
         await self.hub.conversations.set_fields(
             conv.site, conv.id, transcript_email=email, transcript_requested_ms=self.hub.now_ms()
         )
@@ -202,8 +204,13 @@ class ShopperConnection(Connection):
         if not conv.open:
             raise ProtocolError(ErrorCode.CONVERSATION_CLOSED, "the conversation is closed")
         context = {k: frame[k] for k in ("page", "cart") if frame.get(k) is not None}
-        encoded = {f"x:{k}": orjson.dumps(v).decode() for k, v in context.items()}
-        if sum(len(v) for v in encoded.values()) > MAX_CONTEXT_BYTES:
+        try:
+            encoded = {f"x:{k}": orjson.dumps(v).decode() for k, v in context.items()}
+        except TypeError:  # msgpack can carry bytes, which have no JSON form
+            raise ProtocolError(
+                ErrorCode.INVALID_FIELD, "page and cart must be JSON data"
+            ) from None
+        if sum(len(v.encode()) for v in encoded.values()) > MAX_CONTEXT_BYTES:
             raise ProtocolError(ErrorCode.INVALID_FIELD, "page and cart are too large")
         if encoded:
             await self.hub.conversations.set_fields(conv.site, conv.id, **encoded)
@@ -273,6 +280,12 @@ class ShopperConnection(Connection):
                 await self.hub.leave_queue(conv)
 
 
+def _required_email(value: str) -> str:
+    if not value.strip():
+        raise ProtocolError(ErrorCode.MISSING_FIELD, "field 'email' is required")
+    return value
+
+
 def _contact(name: str, email: str) -> dict[str, str]:
     """The contact details a shopper gave (empty ones left out); a bad email is refused."""
     if email and not _EMAIL.fullmatch(email):
@@ -292,6 +305,6 @@ def _without_agent_id(value: Any) -> Any:
 
 
 def _claimed_id(claim: Any) -> str:
-    """The id a customer claim names, whatever its signature (at most 64 characters)."""
+    """The id a customer claim names, whatever its signature ('' if not a string of 1-64)."""
     cid = claim.get("id") if isinstance(claim, dict) else None
-    return cid[:64] if isinstance(cid, str) else ""
+    return cid if isinstance(cid, str) and 0 < len(cid) <= MAX_ID_CHARS else ""

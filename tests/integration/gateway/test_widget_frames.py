@@ -1,4 +1,4 @@
-"""The shopper frames the storefront widget added (docs/widget.md, "Protocol additions"):
+"""The shopper frames the storefront widget added (docs/protocol.md sections 5.14-5.17, 6.15):
 availability in welcome, contact details, rating, transcript requests, page and cart context."""
 
 from __future__ import annotations
@@ -97,5 +97,49 @@ async def test_page_and_cart_context_is_bounded_stored_and_passed_to_agents(
     assert context["page"] == page and context["cart"] == cart
     stored = await redis.hgetall(keys.conversation(site_key, cid))
     assert stored["x:page"] == '{"url":"https://shop.example/tea","title":"Tea"}'
+    await agent.close()
+    await shopper.close()
+
+
+async def test_empty_emails_and_binary_context_are_refused_and_the_socket_stays(
+    server: ServerProcess, redis: Redis, site_key: str
+) -> None:
+    site = await make_site(redis, site_key)
+    shopper, _ = await shopper_client(server, site, binary=True)
+    await shopper.send({"type": "start", "text": "hi", "client_msg_id": "m1"})
+    conv = (await shopper.wait_for("ack", scaled(10)))["conversation_id"]
+    for kind in ("leave_message", "transcript"):
+        await shopper.send({"type": kind, "conversation_id": conv, "email": " "})
+        error = await shopper.wait_for("error", scaled(10), conversation_id=conv)
+        assert error["code"] == "missing_field"
+    await shopper.send({"type": "context", "conversation_id": conv, "page": {"url": b"\x00"}})
+    assert (await shopper.wait_for("error", scaled(10)))["code"] == "invalid_field"
+    fields = await redis.hgetall(keys.conversation(site_key, conv))
+    assert "x:left_message" not in fields and "x:page" not in fields
+    await shopper.send({"type": "ping"})
+    await shopper.wait_for("pong", scaled(10))
+    await shopper.close()
+
+
+async def test_a_note_resent_after_the_close_gets_its_ack(
+    server: ServerProcess, redis: Redis, site_key: str
+) -> None:
+    site = await make_site(redis, site_key)
+    await make_agent(redis, site, f"{site_key}-n")
+    agent = await agent_client(server, f"{site_key}-n")
+    shopper, _ = await shopper_client(server, site)
+    await shopper.send({"type": "start", "text": "hi", "client_msg_id": "m1"})
+    conv = (await shopper.wait_for("ack", scaled(10)))["conversation_id"]
+    await agent.wait_for("conversation", scaled(10), conversation_id=conv, state="assigned")
+    note = {"type": "note", "conversation_id": conv, "client_msg_id": "n1", "text": "VIP"}
+    await agent.send(note)
+    first = await agent.wait_for("ack", scaled(10), client_msg_id="n1")
+    await agent.send({"type": "close", "conversation_id": conv})
+    await agent.wait_for("conversation", scaled(10), conversation_id=conv, state="closed")
+    await agent.send(note)
+    again = await agent.wait_for("ack", scaled(10), client_msg_id="n1")
+    assert (again["id"], again["duplicate"]) == (first["id"], True)
+    await agent.send({**note, "client_msg_id": "n2"})
+    assert (await agent.wait_for("error", scaled(10)))["code"] == "conversation_closed"
     await agent.close()
     await shopper.close()
