@@ -144,6 +144,11 @@ class Bus:
                     if self.up:  # subscribed again without our noticing a drop: catch up
                         await self._set_up(False)
                     await self._set_up(True)
+                    # Channels asked for while this connection was being made were in neither
+                    # its first SUBSCRIBE (KEEPALIVE is last in it) nor sent since: send them.
+                    late = [c for c, f in self._confirmed.items() if not f.done()]
+                    if late:
+                        await pubsub.subscribe(*late)
             elif kind == "message":
                 self._dispatch(channel, message["data"])
 
