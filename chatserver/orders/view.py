@@ -7,6 +7,7 @@ from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any
 
+from chatserver.core.netpolicy import Allow
 from chatserver.core.orders import Order, merge
 from chatserver.orders import pull
 from chatserver.store.orders import Orders
@@ -35,9 +36,11 @@ class OrdersView:
 
 
 async def orders_for(
-    store: Orders, site: str, customer_id: str, now_ms: Callable[[], int], spawn: Spawn
-) -> OrdersView:
-    """The customer's orders now; starts a pull in the background when one is due."""
+    store: Orders, site: str, customer_id: str, now_ms: Callable[[], int], spawn: Spawn,
+    allow: Allow,
+) -> OrdersView:  # fmt: skip
+    """The customer's orders now; starts a pull in the background when one is due (to the
+    addresses outbound requests may reach: `allow`)."""
     source = await store.source(site)
     pushed = await store.of_customer(site, customer_id)
     if not source.pull_url:
@@ -49,7 +52,7 @@ async def orders_for(
     if due:
         hold = int(source.pull_timeout_seconds * 1000) + 2000
         if await store.claim_pull(site, customer_id, hold):
-            spawn(pull.refresh(store, site, customer_id, source, now_ms))
+            spawn(pull.refresh(store, site, customer_id, source, now_ms, allow))
             refreshing = True
         else:
             refreshing = await store.pulling(site, customer_id)

@@ -13,6 +13,8 @@ from chatserver.store import keys
 from chatserver.store.records import Records
 
 CACHE_KEEP_SECONDS = 30 * 24 * 3600  # a stale cache still beats "unavailable"
+# Fields of the source hash next to OrderSource's: the site's last failed pull.
+_LAST_ERROR, _LAST_ERROR_MS = "last_pull_error", "last_pull_error_ms"
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,6 +70,21 @@ class Orders:
     async def save_source(self, site: str, source: OrderSource) -> None:
         mapping = {f.name: str(getattr(source, f.name)) for f in fields(OrderSource)}
         await self._redis.hset(keys.orders_source(site), mapping=mapping)
+
+    async def note_pull_error(self, site: str, error: str, now_ms: int) -> None:
+        """Keep the precise reason of the site's last failed pull (for its admin only: agents
+        see a generic message)."""
+        mapping = {_LAST_ERROR: error[:500], _LAST_ERROR_MS: str(now_ms)}
+        await self._redis.hset(keys.orders_source(site), mapping=mapping)
+
+    async def last_pull_error(self, site: str) -> tuple[str, int] | None:
+        """The reason and time (ms) of the site's last failed pull, if any since the source was
+        last set."""
+        error, at = await self._redis.hmget(keys.orders_source(site), [_LAST_ERROR, _LAST_ERROR_MS])
+        return (str(error), int(at)) if error is not None and at is not None else None
+
+    async def clear_pull_error(self, site: str) -> None:
+        await self._redis.hdel(keys.orders_source(site), _LAST_ERROR, _LAST_ERROR_MS)
 
     # --- pulled ---------------------------------------------------------------------------
     async def cached(self, site: str, customer_id: str) -> PullCache | None:

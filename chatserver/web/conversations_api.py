@@ -9,6 +9,7 @@ import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 
+from chatserver import outbound
 from chatserver.core import frames, replies
 from chatserver.core.model import Conversation
 from chatserver.core.orders import Customer
@@ -165,7 +166,8 @@ def _customer_json(customer_id: str, profile: Customer | None) -> dict[str, Any]
 async def _orders(request: Request, conv: Conversation) -> OrdersView:
     h = hub(request)
     spawn = request.app.state.gateway.spawn
-    return await orders_for(Orders(h.redis), conv.site, conv.customer, h.now_ms, spawn)
+    allow = outbound.allow_of(h.settings)
+    return await orders_for(Orders(h.redis), conv.site, conv.customer, h.now_ms, spawn, allow)
 
 
 async def _history(h: Hub, conv: Conversation, customers: Customers) -> list[dict[str, Any]]:

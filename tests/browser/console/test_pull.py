@@ -6,17 +6,25 @@ from __future__ import annotations
 import re
 from typing import Any
 
+import pytest
 from playwright.async_api import Page, expect
 from redis.asyncio import Redis
 
 from chatserver.core.model import Role
 from tests.browser.console.conftest import go_online, open_chat, sign_in
 from tests.conftest import scaled
+from tests.integration.conftest import StartServer
 from tests.integration.servers import ServerProcess
 from tests.integration.web.shop import api_client, customer_chat, order
-from tests.integration.web.store_endpoint import store_endpoint
+from tests.integration.web.store_endpoint import ALLOW_LOCAL_STORE, store_endpoint
 from tests.integration.web.test_pull import until
 from tests.integration.world import make_agent, make_site
+
+
+@pytest.fixture
+async def server(servers: StartServer) -> ServerProcess:
+    """A server whose operator lets it pull from the test's store endpoint on 127.0.0.1."""
+    return await servers(CHAT_OUTBOUND_ALLOW=ALLOW_LOCAL_STORE)
 
 
 async def test_a_hanging_store_leaves_the_chat_responsive_and_shows_cached_orders_with_age(

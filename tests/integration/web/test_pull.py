@@ -9,16 +9,25 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import httpx
+import pytest
 from redis.asyncio import Redis
 
 from chatserver.core.model import Role
+from chatserver.orders.pull import UNREACHABLE
 from tests.conftest import scaled
+from tests.integration.conftest import StartServer
 from tests.integration.servers import ServerProcess
 from tests.integration.web.shop import api_client, customer_chat, order
-from tests.integration.web.store_endpoint import store_endpoint
+from tests.integration.web.store_endpoint import ALLOW_LOCAL_STORE, store_endpoint
 from tests.integration.world import agent_client, make_agent, make_site
 
 HANG_BOUND = 25.0  # well under the store's 30 s hang: nothing waited for it
+
+
+@pytest.fixture
+async def server(servers: StartServer) -> ServerProcess:
+    """A server whose operator lets it pull from the test's store endpoint on 127.0.0.1."""
+    return await servers(CHAT_OUTBOUND_ALLOW=ALLOW_LOCAL_STORE)
 
 
 async def until(check: Callable[[], Awaitable[Any]], timeout: float) -> Any:
@@ -118,7 +127,9 @@ async def test_a_failing_store_with_nothing_cached_is_reported_unavailable(
             return orders if orders["state"] == "unavailable" else None
 
         view = await until(unavailable, scaled(10))
-        assert "500" in view["error"] and view["refreshing"] is False
+        assert view["error"] == UNREACHABLE and view["refreshing"] is False
         assert len(store.requests) == 1, "after a failure, no pull for a while"
+        source = (await api.get(f"/api/v1/sites/{site_key}/order-source")).json()
+        assert "HTTP 500" in source["last_pull_error"]["message"], "the admin sees why"
         await shopper.close()
     await agent.close()
