@@ -1,4 +1,5 @@
-"""Running the app under uvicorn: the embedded Redis, worker processes, graceful shutdown."""
+"""Running the app under uvicorn: the embedded Redis, worker processes, graceful shutdown,
+trusted proxies and the request-header deadline."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from uvicorn._subprocess import get_subprocess
 from chatserver.config import Settings
 from chatserver.core.frames import MAX_FRAME_BYTES, CloseCode
 from chatserver.gateway import process
+from chatserver.web.protocol import ServerConfig
 
 log = logging.getLogger(__name__)
 URL_FILE = "redis.url"
@@ -47,11 +49,15 @@ def redis_for(settings: Settings) -> Iterator[Settings]:
     if running:
         yield replace(settings, redis_url=running)
         return
-    from chatserver.store.embedded import EmbeddedRedis
+    from chatserver.store.embedded import EmbeddedRedis, stored_password, write_private
 
-    embedded = EmbeddedRedis(settings.data_path, appendfsync=settings.appendfsync)
+    embedded = EmbeddedRedis(
+        settings.data_path,
+        appendfsync=settings.appendfsync,
+        password=stored_password(settings.data_path),
+    )
     url = embedded.start()
-    url_file.write_text(f"{url}\n{os.getpid()}\n")
+    write_private(url_file, f"{url}\n{os.getpid()}\n")  # the URL holds the password
     try:
         yield replace(settings, redis_url=url)
     finally:
@@ -85,12 +91,17 @@ def port_problem(host: str, port: int) -> str:
 def serve(settings: Settings) -> None:
     """Serve until interrupted (settings must carry a Redis URL)."""
     os.environ.update(settings.to_env())
-    uv_config = uvicorn.Config(
+    trusted = _trusted_proxies(settings)
+    uv_config = ServerConfig(
         "chatserver.web.app:create_app",
+        header_timeout=settings.header_timeout,
         factory=True,
         host=settings.host,
         port=settings.port,
         workers=settings.workers,
+        # Never None: uvicorn would then read FORWARDED_ALLOW_IPS (default: trust loopback).
+        proxy_headers=bool(trusted),
+        forwarded_allow_ips=trusted,
         ws="websockets-sansio",
         ws_max_size=MAX_FRAME_BYTES,
         ws_per_message_deflate=False,
@@ -108,6 +119,19 @@ def serve(settings: Settings) -> None:
         GracefulServer(uv_config).run()
     else:
         _run_workers(uv_config, settings.workers)
+
+
+def _trusted_proxies(settings: Settings) -> str:
+    """The proxies whose X-Forwarded-For / -Proto uvicorn believes: --forwarded-allow-ips only
+    ('' = none). uvicorn's own default trusts loopback, which lets any local client choose its
+    address, and its FORWARDED_ALLOW_IPS variable would change that behind our settings."""
+    if "FORWARDED_ALLOW_IPS" in os.environ:
+        log.warning(
+            "FORWARDED_ALLOW_IPS is ignored: trusted proxies are set with "
+            "--forwarded-allow-ips / CHAT_FORWARDED_ALLOW_IPS (now %r)",
+            settings.forwarded_allow_ips,
+        )
+    return settings.forwarded_allow_ips.strip()
 
 
 def _exit_quietly(sig: int, frame: FrameType | None) -> None:
