@@ -35,7 +35,11 @@ class ErrorCode(StrEnum):
     CONVERSATION_CLOSED = "conversation_closed"
     NO_ROOM = "no_room"  # transfer target has no free capacity or is not available
     NOT_ASSIGNED = "not_assigned"  # the conversation is not with an agent (transfer)
-    RATE_LIMITED = "rate_limited"  # too many frames: this one was dropped, slow down
+    # Too many frames (this one was dropped), or a shopper's messages over their rate across
+    # all their sockets: slow down, then resend (the same client_msg_id is stored once).
+    RATE_LIMITED = "rate_limited"
+    TOO_MANY_CONVERSATIONS = "too_many_conversations"  # new ones per visitor/address per hour
+    CONVERSATION_FULL = "conversation_full"  # the conversation holds its most messages
     # Storage unreachable: the frame may or may not have taken effect; resend it (messages
     # with the same client_msg_id are deduplicated).
     UNAVAILABLE = "unavailable"
@@ -43,7 +47,7 @@ class ErrorCode(StrEnum):
 
 
 class CloseCode(IntEnum):
-    """WebSocket close codes the server uses (RFC 6455 section 7.4.1)."""
+    """WebSocket close codes the server uses (RFC 6455 section 7.4.1; 4000-4999 are ours)."""
 
     NORMAL = 1000
     GOING_AWAY = 1001
@@ -52,6 +56,9 @@ class CloseCode(IntEnum):
     INTERNAL_ERROR = 1011
     SERVICE_RESTART = 1012  # the server shuts down: reconnect (to another process) and resume
     TRY_AGAIN_LATER = 1013  # the client read too slowly: reconnect and resume
+    # An agent's session ended (logout, expiry, password or role change, agent removed): log
+    # in again; the old token is refused.
+    SESSION_REVOKED = 4001
 
 
 class ProtocolError(Exception):

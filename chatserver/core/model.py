@@ -16,6 +16,7 @@ from chatserver.core.widget_settings import WidgetSettings
 MIN_CAPACITY = 1
 MAX_CAPACITY = 3
 MAX_PRIORITY = 9
+MIN_PASSWORD_CHARS = 10
 
 _SLUG = re.compile(r"^[a-z0-9][a-z0-9_-]{0,39}$")
 _LOGIN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@-]{0,63}$")
@@ -26,10 +27,18 @@ class ValidationError(ValueError):
 
 
 class ConversationState(StrEnum):
+    """queued -> assigned -> closed; queued -> abandoned; queued -> left (a message left for
+    the agents: out of the live queue, in the department's inbox) -> assigned (an agent took
+    it) or closed."""
+
     QUEUED = "queued"
     ASSIGNED = "assigned"
+    LEFT = "left"
     CLOSED = "closed"
     ABANDONED = "abandoned"
+
+
+_OPEN = (ConversationState.QUEUED, ConversationState.ASSIGNED, ConversationState.LEFT)
 
 
 class AgentStatus(StrEnum):
@@ -72,7 +81,12 @@ class Site:
 
 @dataclass(frozen=True, slots=True)
 class Agent:
-    """An agent's profile (not their live state: that lives in Redis)."""
+    """An agent's profile (not their live state: that lives in Redis).
+
+    `version` is a random id the store gives the account when it is created and whenever its
+    password or role changes: a session is made for one version and ends with it. It is not
+    part of the agent's value (two agents equal in every other field compare equal).
+    """
 
     login: str
     name: str
@@ -81,6 +95,7 @@ class Agent:
     capacity: int = MAX_CAPACITY
     max_capacity: int = MAX_CAPACITY
     role: Role = Role.AGENT
+    version: str = field(default="", compare=False)
 
     def __post_init__(self) -> None:
         check_login(self.login)
@@ -117,7 +132,7 @@ class Conversation:
 
     @property
     def open(self) -> bool:
-        return self.state in (ConversationState.QUEUED, ConversationState.ASSIGNED)
+        return self.state in _OPEN
 
 
 def check_capacity(value: int, limit: int = MAX_CAPACITY) -> int:
@@ -148,6 +163,15 @@ def check_slug(value: str, what: str) -> str:
 def check_login(value: str) -> str:
     if not isinstance(value, str) or not _LOGIN.fullmatch(value):
         raise ValidationError(f"login must be 1-64 letters, digits or _.@-, got {value!r}")
+    return value
+
+
+def check_password(value: str) -> str:
+    """Return `value` if it may become an agent's new password, else raise (at least
+    MIN_PASSWORD_CHARS characters). Applied where passwords are chosen (REST, CLI), not to
+    stored ones."""
+    if not isinstance(value, str) or len(value) < MIN_PASSWORD_CHARS:
+        raise ValidationError(f"password must be at least {MIN_PASSWORD_CHARS} characters long")
     return value
 
 

@@ -1,11 +1,18 @@
-"""The agent's socket (/ws/v1/agent): a session token from POST /api/v1/login."""
+"""The agent's socket (/ws/v1/agent): a session token from POST /api/v1/login.
+
+The socket lives no longer than its session: every frame but `ping` is handled only after the
+session is checked again (one round trip: the session and the account version), and the
+`revoked` event of the site channel (an agent removed, a password or role changed, a logout)
+makes the agent's sockets check at once; the process heartbeat checks them all as a backstop.
+A socket whose session ended is closed with 4001 `session revoked`.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
 from chatserver.core import frames
-from chatserver.core.frames import ErrorCode, Frame, ProtocolError
+from chatserver.core.frames import CloseCode, ErrorCode, Frame, ProtocolError
 from chatserver.core.model import (
     Agent,
     AgentStatus,
@@ -14,12 +21,14 @@ from chatserver.core.model import (
     ValidationError,
     check_outcome,
 )
-from chatserver.gateway.connection import Connection
+from chatserver.gateway.connection import Closing, Connection, FrameHandler
 from chatserver.store import keys, sessions
 from chatserver.store.customers import Customers
 
 # The console's pages keep the session token in this HttpOnly cookie (chatserver.web.console).
 SESSION_COOKIE = "chat_session"
+REVOKED = "session revoked"
+UNCHECKED_FRAMES = ("hello", "ping")  # hello checks the token itself; ping does nothing
 
 
 class AgentConnection(Connection):
@@ -29,8 +38,9 @@ class AgentConnection(Connection):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.agent: Agent | None = None
+        self.session: sessions.Session | None = None
         self.customers = Customers(self.hub.redis)
-        self.handlers = {
+        handlers: dict[str, FrameHandler] = {
             "hello": self.on_hello,
             "ping": self.on_ping,
             "message": self.on_message,
@@ -43,6 +53,10 @@ class AgentConnection(Connection):
             "transfer": self.on_transfer,
             "note": self.on_note,
         }
+        self.handlers = {
+            kind: handler if kind in UNCHECKED_FRAMES else self._checked(handler)
+            for kind, handler in handlers.items()
+        }
 
     async def refuse_reason(self) -> str:
         origin = self.ws.headers.get("origin")
@@ -54,16 +68,55 @@ class AgentConnection(Connection):
         # The console's pages keep the session in an HttpOnly cookie: a hello without a token
         # uses the cookie of the handshake (the origin check above rules out other sites).
         token = frame.get("token") or self.ws.cookies.get(SESSION_COOKIE, "")
-        login = await sessions.session_login(self.hub.redis, token)
-        agent = await self.hub.agents.get(login) if login else None
-        if agent is None:
+        found = await sessions.session_agent(self.hub.redis, token)
+        if found is None:
             raise ProtocolError(ErrorCode.BAD_TOKEN, "session token is invalid or expired")
+        self.session, agent = found
         self.agent, self.site_key = agent, agent.site
         await self.gateway.bus.subscribe(keys.site_channel(agent.site), self.on_site_event)
+        # Checked again once subscribed: a revocation in between sent its event too early.
+        if not await self.session_valid():
+            raise ProtocolError(ErrorCode.BAD_TOKEN, "session token is invalid or expired")
         await self.hub.connected(agent, self.id)
         self.gateway.agent_connections.add(self)
         self.authenticated = True
         await self.send_welcome()
+
+    def _checked(self, handler: FrameHandler) -> FrameHandler:
+        """`handler`, run only while the session is still valid; else the frame is refused
+        (`bad_token`) and the socket closed: a demoted agent never acts with the old role."""
+
+        async def checked(frame: Frame) -> None:
+            if not await self.session_valid():
+                self.send(frames.error(ErrorCode.BAD_TOKEN, REVOKED, frame.get("client_msg_id"),
+                                       frame.get("conversation_id")))  # fmt: skip
+                raise Closing(CloseCode.SESSION_REVOKED, REVOKED)
+            await handler(frame)
+
+        return checked
+
+    async def session_valid(self) -> bool:
+        """Whether this socket's session still exists, for the account version it was made
+        for (one round trip)."""
+        identity = self.identity()
+        if identity is None:
+            return False
+        agent, session = identity
+        return (await sessions.still_valid(self.hub.redis, [(session, agent.site)]))[0]
+
+    def identity(self) -> tuple[Agent, sessions.Session] | None:
+        """Who this socket is for and by which session (None before a good hello)."""
+        if self.agent is None or self.session is None:
+            return None
+        return self.agent, self.session
+
+    def revoke(self) -> None:
+        """The session ended: close (after what is queued) with 4001."""
+        self.close_soon(CloseCode.SESSION_REVOKED, REVOKED)
+
+    async def _check_session(self) -> None:
+        if not await self.session_valid():
+            self.revoke()
 
     async def send_welcome(self) -> None:
         assert self.agent is not None
@@ -184,6 +237,8 @@ class AgentConnection(Connection):
             self.gateway.spawn(self._update(conv_id))
         elif kind == "agent" and event.get("agent") == me:
             self.gateway.spawn(self._send_agent_state())
+        elif kind == "revoked" and event.get("agent") == me:
+            self.gateway.spawn(self._check_session())
 
     async def resync(self) -> None:
         """After a bus outage: start on chats assigned meanwhile, update the others."""

@@ -9,7 +9,14 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
-from chatserver.core.model import MAX_CAPACITY, Agent, Role, Site, ValidationError
+from chatserver.core.model import (
+    MAX_CAPACITY,
+    Agent,
+    Role,
+    Site,
+    ValidationError,
+    check_password,
+)
 from chatserver.core.replies import QuickReply
 from chatserver.hub import Hub
 from chatserver.store import sites
@@ -57,6 +64,7 @@ async def list_agents(request: Request, caller: Caller) -> Response:
 async def create_agent(request: Request, caller: Caller) -> Response:
     h, body = hub(request), await json_body(request)
     login = field(body, "id", str)
+    password = check_password(field(body, "password", str))
     if await h.agents.get(login) is not None:
         raise ApiError(409, "exists", f"agent {login!r} exists")
     limit = field(body, "max_capacity", int, MAX_CAPACITY)
@@ -65,17 +73,21 @@ async def create_agent(request: Request, caller: Caller) -> Response:
         await _departments(h, caller, field(body, "departments", list)),
         field(body, "capacity", int, limit), limit, _role(field(body, "role", str, "agent")),
     )  # fmt: skip
-    await h.agents.save(agent, field(body, "password", str))
+    await h.agents.save(agent, password)
     return json(await agent_json(h, agent), 201)
 
 
 @endpoint(roles=MANAGERS)
 async def update_agent(request: Request, caller: Caller) -> Response:
-    """Admins change anything; supervisors only the capacity limit (`max_capacity`)."""
+    """Admins change anything; supervisors only the capacity limit (`max_capacity`). A new
+    password or role ends the agent's sessions (and closes their sockets)."""
     h, body = hub(request), await json_body(request)
     current = await _agent_of_site(h, caller, request.path_params["login"])
     if not caller.admin and set(body) - {"max_capacity"}:
         raise ApiError(403, "forbidden", "supervisors may only set max_capacity")
+    password = field(body, "password", str, None)
+    if password is not None:
+        check_password(password)
     limit = field(body, "max_capacity", int, current.max_capacity)
     departments = body.get("departments")
     updated = Agent(
@@ -85,7 +97,7 @@ async def update_agent(request: Request, caller: Caller) -> Response:
         min(field(body, "capacity", int, current.capacity), limit), limit,
         _role(field(body, "role", str, current.role.value)),
     )  # fmt: skip
-    await h.agents.save(updated, field(body, "password", str, None))
+    await h.agents.save(updated, password)
     await h.set_capacity(updated, updated.capacity)  # serves the queue if it rose
     return json(await agent_json(h, updated))
 

@@ -66,8 +66,10 @@ def json(data: Any, status: int = 200) -> Response:
 
 
 async def session_agent(request: Request, token: str) -> Agent | None:
-    login = await sessions.session_login(hub(request).redis, token)
-    return await hub(request).agents.get(login) if login else None
+    """The agent of a valid session: it exists, with the account version the session was
+    made for (a password or role change, or removing the agent, ends its sessions)."""
+    found = await sessions.session_agent(hub(request).redis, token)
+    return None if found is None else found[1]
 
 
 async def authenticate(request: Request) -> Caller:

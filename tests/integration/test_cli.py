@@ -65,7 +65,7 @@ def test_demo_needs_nothing_running_and_keeps_its_data_across_restarts(tmp_path:
         assert login.status_code == 200 and login.json()["token"]
         added = _chatserver("agent", "add", "dana", "--name", "Dana", "--site", "demo",
                             "--departments", "after-sales", "--capacity", "2",
-                            "--password", "pw", "--data-dir", str(data))  # fmt: skip
+                            "--password", "pw-for-cli-tests", "--data-dir", str(data))  # fmt: skip
         assert added.returncode == 0, added.stderr
         redis_url = (data / "redis.url").read_text().split()[0]
     finally:
@@ -107,11 +107,11 @@ def test_agent_capacity_outside_1_to_3_is_refused(tmp_path: Path, redis_server: 
     for capacity in ("0", "4"):
         result = _chatserver("agent", "add", "cap", "--name", "Cap", "--site", "clishop",
                              "--departments", "sales", "--capacity", capacity,
-                             "--password", "pw", "--redis-url", url)  # fmt: skip
+                             "--password", "pw-for-cli-tests", "--redis-url", url)  # fmt: skip
         assert result.returncode != 0
         assert "capacity must be between 1 and 3" in result.stderr
     ok = _chatserver("agent", "add", "cap", "--name", "Cap", "--site", "clishop",
-                     "--departments", "sales", "--capacity", "3", "--password", "pw",
+                     "--departments", "sales", "--capacity", "3", "--password", "pw-for-cli-tests",
                      "--redis-url", url)  # fmt: skip
     assert ok.returncode == 0, ok.stderr
     changed = _chatserver("agent", "set", "cap", "--capacity", "5", "--redis-url", url)

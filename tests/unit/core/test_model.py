@@ -13,6 +13,7 @@ from chatserver.core.model import (
     check_capacity,
     check_login,
     check_outcome,
+    check_password,
     check_priority,
     check_slug,
 )
@@ -126,11 +127,33 @@ def test_outcome_must_be_a_known_one() -> None:
     [
         (ConversationState.QUEUED, True),
         (ConversationState.ASSIGNED, True),
+        (ConversationState.LEFT, True),  # a message left for the agents, in the inbox
         (ConversationState.CLOSED, False),
         (ConversationState.ABANDONED, False),
     ],
 )
-def test_conversation_is_open_while_queued_or_assigned(
+def test_conversation_is_open_while_queued_assigned_or_left(
     state: ConversationState, is_open: bool
 ) -> None:
     assert Conversation("c1", "shop", "sales", "v1", state).open is is_open
+
+
+@pytest.mark.parametrize(
+    "password", ["x" * 10, "correct horse", "密码密码密码密码密码密", " " * 3 + "a" * 7]
+)
+def test_new_passwords_of_ten_characters_or_more_are_accepted(password: str) -> None:
+    assert check_password(password) == password
+
+
+@pytest.mark.parametrize(
+    "password", ["", "x", "demo", "x" * 9, "密码密码密码密码密", None, 1234567890]
+)
+def test_short_or_non_text_passwords_are_refused_naming_the_rule(password: object) -> None:
+    with pytest.raises(ValidationError, match=r"^password must be at least 10 characters long$"):
+        check_password(password)  # type: ignore[arg-type]
+
+
+def test_the_account_version_is_not_part_of_an_agents_value() -> None:
+    one = Agent("ann", "Ann", "shop", ("sales",), version="v1")
+    assert one == Agent("ann", "Ann", "shop", ("sales",), version="v2")
+    assert one.version == "v1" and Agent("ann", "Ann", "shop", ("sales",)).version == ""
