@@ -39,7 +39,7 @@ export class Chat {
   }
 
   get open() {
-    return this.state === "assigned" || this.state === "queued";
+    return this.state === "assigned" || this.state === "queued" || this.state === "left";
   }
 
   /**

@@ -8,6 +8,7 @@
 import { api } from "./api.js";
 import { Chat, isShopperMessage, TYPING_SHOWN_MS } from "./chats.js";
 import { BOOT, byId, compareIds, duration, el, randomId, t, toast } from "./dom.js";
+import { Inbox } from "./inbox.js";
 import { ask, badge, canAsk, chime, desktop, prepareSound } from "./notify.js";
 import { Panel } from "./panel.js";
 import { MyReplies, QuickReplies } from "./replies.js";
@@ -24,6 +25,8 @@ const OUTCOMES = ["resolved", "not_resolved", "sale", "spam", "other"];
 const chats = new Map();
 /** @type {string | null} */
 let selected = null;
+/** @type {string | null} a message I took from the inbox: opened when it arrives */
+let wanted = null;
 let welcomed = false;
 /** @type {Frame} */
 let me = { status: "offline", capacity: 1, max_capacity: 3, load: 0 };
@@ -53,6 +56,7 @@ const socket = new AgentSocket(onFrame, onLink);
 const panel = new Panel(insertText, () => renderList());
 const replies = new QuickReplies(ui.composer, () => selected);
 const myReplies = new MyReplies(replies);
+const inbox = new Inbox(openTaken);
 
 // --- frames from the server ----------------------------------------------------------------
 /** @param {Frame} f */
@@ -85,6 +89,7 @@ function welcome(f) {
   welcomed = true;
   renderMe();
   void refreshMe();
+  void inbox.refresh();
   if (!selected || !chats.has(selected)) select(firstChat());
   renderAll();
 }
@@ -96,8 +101,9 @@ function conversation(f) {
   const mine = f.state === "assigned" && f.agent?.id === BOOT.agent.id;
   if (mine) {
     const known = Boolean(chat);
-    chat = adopt(f, true);
-    if (!known && !selected) select(id);
+    chat = adopt(f, id !== wanted); // no chime for a chat I took myself
+    if (!known && (!selected || id === wanted)) select(id);
+    if (id === wanted) wanted = null;
   } else if (chat) {
     chat.summary = f;
     const ended = f.state === "closed" || f.state === "abandoned";
@@ -238,6 +244,15 @@ async function loadReadPositions(chat) {
   } catch {
     // the positions are a nicety: without them the chat still works
   }
+}
+
+/**
+ * A message I took from the inbox: open its chat now, or as soon as it arrives over the socket.
+ * @param {string} id
+ */
+function openTaken(id) {
+  if (chats.has(id)) select(id);
+  else wanted = id;
 }
 
 /** @param {string} id */
@@ -569,4 +584,5 @@ prepareSound();
 wire();
 renderAll();
 void replies.load();
+inbox.start();
 socket.connect();

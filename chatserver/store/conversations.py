@@ -7,6 +7,7 @@ Every state change is one Lua script; the loops here only choose which script to
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import cast
 
 import orjson
 from redis.asyncio import Redis
@@ -113,7 +114,7 @@ class Conversations:
                 return None
             result = await self._scripts.call(
                 "finish",
-                keys.site_keys(site) + [keys.queue(site, dept), conv_key],
+                keys.site_keys(site) + [keys.queue(site, dept), conv_key, keys.inbox(site, dept)],
                 [conversation_id, now_ms, state.value, outcome, dept, only_queued],
             )
             if result[0] == "done":
@@ -145,6 +146,49 @@ class Conversations:
             [conversation_id, now_ms, to_agent, to_department, by],
         )
         return str(result[0]), str(result[1]) if len(result) > 1 else ""
+
+    # --- the offline inbox: messages left for the agents -----------------------------------
+    async def leave(self, site: str, conversation_id: str, now_ms: int) -> bool:
+        """The shopper left a message: move the queued conversation out of its department's
+        live queue into the department's inbox (state 'left'). False if it is not queued
+        (assigned meanwhile, left already, or ended)."""
+        conv_key = keys.conversation(site, conversation_id)
+        for _ in range(_RETRIES):
+            dept = await self._redis.hget(conv_key, "department")
+            if dept is None:
+                return False
+            result = await self._scripts.call(
+                "leave",
+                keys.site_keys(site) + [keys.queue(site, dept), keys.inbox(site, dept), conv_key],
+                [conversation_id, now_ms, dept],
+            )
+            if result[0] != "retry":
+                return bool(result[0] == "left")
+        raise Conflict(conversation_id)
+
+    async def take(
+        self, site: str, conversation_id: str, login: str, now_ms: int, any_department: bool
+    ) -> str:
+        """Give a conversation of the inbox to agent `login` if they are online or away,
+        connected and below capacity (of its department, unless `any_department`). Returns
+        'taken', 'not_in_inbox', 'wrong_department', 'unavailable' or 'no_room'."""
+        conv_key = keys.conversation(site, conversation_id)
+        # A conversation changes department only while assigned: the one read here is the
+        # one of its inbox, or it is in no inbox (and the script says so).
+        dept = await self._redis.hget(conv_key, "department")
+        if dept is None:
+            return "not_in_inbox"
+        result = await self._scripts.call(
+            "take",
+            keys.site_keys(site) + [keys.inbox(site, dept), conv_key],
+            [conversation_id, now_ms, login, "1" if any_department else "0"],
+        )
+        return str(result[0])
+
+    async def inbox(self, site: str, department: str, limit: int) -> list[tuple[str, int]]:
+        """The department's inbox, oldest first: (conversation id, ms it was left)."""
+        rows = await self._redis.zrange(keys.inbox(site, department), 0, limit - 1, withscores=True)
+        return [(str(conv), int(score)) for conv, score in cast(list[tuple[str, float]], rows)]
 
     async def requeue_agent(self, site: str, login: str, now_ms: int, only_expired: bool) -> int:
         """Hand the agent's chats back to the front of their queues and mark them offline
@@ -199,6 +243,30 @@ class Conversations:
                 except WatchError:
                     continue
         raise Conflict(conversation_id)
+
+    async def expire_ended(
+        self, site: str, conversation_id: str, keep_ms: int, anonymous_keep_ms: int
+    ) -> int:
+        """Give an ended conversation's metadata its expiry: `anonymous_keep_ms` if no agent
+        ever answered and no store identified the customer, else `keep_ms`. Returns the TTL
+        set (0: the conversation is not ended, or gone)."""
+        conv_key = keys.conversation(site, conversation_id)
+        state, replied, customer = await self._redis.hmget(
+            conv_key, "state", "first_reply_ms", "customer"
+        )
+        if state not in (ConversationState.CLOSED.value, ConversationState.ABANDONED.value):
+            return 0
+        ttl = keep_ms if replied or customer else anonymous_keep_ms
+        return ttl if await self._redis.pexpire(conv_key, ttl) else 0
+
+    async def forget_old(self, site: str, visitor: str, now_ms: int, keep_ms: int) -> None:
+        """Drop a visitor's conversations older than the retention period from their list, and
+        let the list itself expire with its newest conversation."""
+        key = keys.visitor_convs(site, visitor)
+        async with self._redis.pipeline(transaction=False) as pipe:
+            pipe.zremrangebyscore(key, "-inf", now_ms - keep_ms)
+            pipe.pexpire(key, keep_ms)
+            await pipe.execute()
 
     async def mark_back(self, site: str, conversation_id: str) -> None:
         await self._redis.zrem(keys.left_queue(site), conversation_id)

@@ -13,6 +13,7 @@ from starlette.routing import Route
 
 from chatserver.web import agents_api as agents
 from chatserver.web import conversations_api as conversations
+from chatserver.web import inbox_api as inbox
 from chatserver.web import openapi
 from chatserver.web import orders_api as orders
 from chatserver.web.http import json
@@ -49,4 +50,5 @@ routes = [
     Route(f"{_CONV}/customer", conversations.get_customer_panel, methods=["GET"]),
     Route(f"{_CONV}/render", conversations.render_reply, methods=["POST"]),
     Route(f"{_V1}/overview", conversations.overview, methods=["GET"]),
+    *inbox.routes(_V1),
 ]

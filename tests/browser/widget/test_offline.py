@@ -1,12 +1,14 @@
 """Nobody online, or outside business hours: the shopper leaves a message with their email,
-is told when to expect the answer, the message waits for the agents however long the shopper
-is away, and the answer reaches the shopper on their next visit."""
+is told when to expect the answer, the message waits in the inbox (out of the live queue) for
+the agents however long the shopper is away, and the answer reaches the shopper on their next
+visit."""
 
 from __future__ import annotations
 
 import time
 from datetime import UTC, datetime, timedelta
 
+import httpx
 from playwright.async_api import BrowserContext, Page, expect
 from redis.asyncio import Redis
 
@@ -16,7 +18,7 @@ from chatserver.store import keys
 from tests.browser.widget.shop import launcher, make_shop, open_chat, wait_message
 from tests.conftest import scaled
 from tests.integration.conftest import StartServer
-from tests.integration.world import agent_client, make_agent, shopper_client, start_chat
+from tests.integration.world import agent_client, login, make_agent, shopper_client, start_chat
 
 
 async def test_a_message_left_while_nobody_is_online_is_answered_on_the_next_visit(
@@ -45,14 +47,21 @@ async def test_a_message_left_while_nobody_is_online_is_answered_on_the_next_vis
     await page.close()  # the shopper leaves
     await other.close()
     await watcher.wait_for("event", scaled(15), event="abandoned", conversation_id=control)
-    convs = await redis.zrange(keys.queue(site_key, "sales"), 0, -1)
-    assert len(convs) == 1, "the left message is still queued"
+    convs = await redis.zrange(keys.inbox(site_key, "sales"), 0, -1)
+    assert len(convs) == 1, "the left message waits in the inbox"
+    assert await redis.zcard(keys.queue(site_key, "sales")) == 0, "out of the live queue"
     cid = str(convs[0])
     stored = await shop.conversation(cid)
-    assert stored["state"] == "queued" and stored["x:email"] == "li@example.com"
+    assert stored["state"] == "left" and stored["x:email"] == "li@example.com"
 
-    # Later an agent comes online: the message is theirs, with the shopper's email.
-    agent = await shop.agent()
+    # Later an agent comes online and takes it from the inbox: it is theirs, with the email.
+    await make_agent(redis, shop.site, f"{site_key}-amy")
+    agent = await agent_client(server, f"{site_key}-amy")
+    async with httpx.AsyncClient(base_url=server.base_url, trust_env=False) as http:
+        token = await login(server, f"{site_key}-amy")
+        taken = await http.post(f"/api/v1/inbox/{cid}/take",
+                                headers={"Authorization": f"Bearer {token}"})  # fmt: skip
+    assert taken.status_code == 200
     await agent.wait_for("conversation", scaled(10), conversation_id=cid, state="assigned")
     await agent.wait_for("message", scaled(10), text="Do you ship the silk scarf to Shanghai?")
     contact = await agent.wait_for("event", scaled(10), event="contact")

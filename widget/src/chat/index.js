@@ -18,6 +18,9 @@ import { View } from "./view.js";
 
 const KEEP = ["unavailable", "rate_limited"]; // errors after which a message is resent
 const EMAIL = /^[^@\s]+@[^@\s]+\.[^@\s]+$/;
+// A conversation in these states is going on ("left": a message left for the agents, waiting
+// in the store's inbox; docs/protocol.md 7.1).
+const OPEN = ["queued", "assigned", "left"];
 
 /** @param {Host} host @returns {ChatApi} */
 export function mount(host) {
@@ -222,7 +225,7 @@ export class Chat {
     this.sentContext = "";
     const listed = /** @type {Frame[]} */ (f.conversations || []);
     if (!this.saved.conv) {
-      const live = listed.find((c) => c.state === "queued" || c.state === "assigned");
+      const live = listed.find((c) => OPEN.includes(c.state));
       if (live) this.adopt(live.conversation_id, live.epoch);
     }
     if (this.saved.conv) this.resume();
@@ -250,7 +253,7 @@ export class Chat {
 
   /** @param {Frame} f */
   onConversation(f) {
-    if (!this.saved.conv && (f.state === "queued" || f.state === "assigned") && this.starting()) {
+    if (!this.saved.conv && OPEN.includes(f.state) && this.starting()) {
       this.adopt(f.conversation_id, f.epoch);
       this.replaying = true; // the server follows a started conversation from its beginning
     }

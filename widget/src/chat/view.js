@@ -314,7 +314,7 @@ export class View {
     const chat = this.chat;
     if (chat.everConnected && !chat.connected) return this.t("reconnecting");
     const q = chat.queue;
-    if (!q || !chat.conv || chat.conv.state !== "queued" || !q.agents_online) return "";
+    if (!q || !chat.conv || chat.conv.state !== "queued" || !q.agents_online || chat.leftMessage()) return "";
     if (q.eta_seconds === null || q.eta_seconds === undefined) return this.t("queueNoEta", { position: q.position });
     const eta = q.eta_seconds < 60 ? this.t("soon") : this.t("minutes", { n: Math.ceil(q.eta_seconds / 60) });
     return this.t("queue", { position: q.position, eta });
