@@ -1,55 +1,52 @@
-"""Login throttling: failed logins counted per login, per client address, and per both, in
-fixed windows; past a limit, logins are refused until the window ends (even with the right
-password, so guessing gains nothing)."""
+"""Login throttling per client address and per login+address, counted before the password is
+checked (lua/login_attempt.lua), with delays that double past a few free tries.
+
+There is no lock of a login from every address: that would let anyone lock a team out. A
+guesser spread over many addresses is slowed per address; the password rule (at least
+MIN_PASSWORD characters) keeps guessing hopeless at that pace.
+"""
 
 from __future__ import annotations
 
 import hashlib
+import math
 
 from redis.asyncio import Redis
 
 from chatserver.store import keys
+from chatserver.store.scripts import Scripts
 
-WINDOW_SECONDS = 15 * 60
-# (scope, failures allowed per window). One agent's own typos lock only their address; a
-# guesser spread over many addresses is stopped per login; an office behind one address is
-# stopped only after many failures.
-LIMITS = (("login_ip", 5), ("login", 20), ("ip", 100))
+LOGIN_FREE_TRIES = 5  # per login from one address
+ADDRESS_FREE_TRIES = 30  # per address, every login together (an office shares one)
+FIRST_DELAY_MS = 1_000
+LOGIN_LONGEST_DELAY_MS = 15 * 60 * 1000
+ADDRESS_LONGEST_DELAY_MS = 60 * 1000
+QUIET_MS = 15 * 60 * 1000  # counts start over after this long without an attempt
 
 
-def _scopes(login: str, ip: str) -> dict[str, str]:
+class LoginThrottle:
+    def __init__(self, redis: Redis, scripts: Scripts) -> None:
+        self._redis = redis
+        self._scripts = scripts
+
+    async def attempt(self, login: str, address: str, now_ms: int) -> int:
+        """Count an attempt; 0 if its password may be checked now, else seconds to wait."""
+        args = [now_ms, LOGIN_FREE_TRIES, ADDRESS_FREE_TRIES, FIRST_DELAY_MS,
+                LOGIN_LONGEST_DELAY_MS, ADDRESS_LONGEST_DELAY_MS, QUIET_MS]  # fmt: skip
+        go, wait_ms = await self._scripts.call("login_attempt", _keys(login, address), args)
+        return 0 if int(go) else max(1, math.ceil(int(wait_ms) / 1000))
+
+    async def succeeded(self, login: str, address: str) -> None:
+        """A right password: this login's tries from this address start over, and the attempt
+        does not count against the address (an office's good logins never slow it down)."""
+        login_key, address_key = _keys(login, address)
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.delete(login_key)
+            pipe.hincrby(address_key, "tries", -1)
+            await pipe.execute()
+
+
+def _keys(login: str, address: str) -> list[str]:
     # Hashed: a login string from the wire never becomes part of a key as is.
     name = hashlib.sha256(login.strip().lower().encode()).hexdigest()[:32]
-    return {"login_ip": f"{name}|{ip}", "login": name, "ip": ip}
-
-
-async def retry_after(redis: Redis, login: str, ip: str) -> int:
-    """Seconds until this login may be tried again from `ip` (0: now)."""
-    scopes = _scopes(login, ip)
-    async with redis.pipeline(transaction=False) as pipe:
-        for scope, _ in LIMITS:
-            pipe.get(keys.login_failures(scope, scopes[scope]))
-            pipe.ttl(keys.login_failures(scope, scopes[scope]))
-        replies = await pipe.execute()
-    wait = 0
-    for i, (_, limit) in enumerate(LIMITS):
-        count, ttl = replies[2 * i], replies[2 * i + 1]
-        if count is not None and int(count) >= limit:
-            wait = max(wait, int(ttl) if int(ttl) > 0 else 1)
-    return wait
-
-
-async def failed(redis: Redis, login: str, ip: str) -> None:
-    """Count a failed login in every scope (a window starts with the first failure)."""
-    scopes = _scopes(login, ip)
-    async with redis.pipeline(transaction=True) as pipe:
-        for scope, _ in LIMITS:
-            key = keys.login_failures(scope, scopes[scope])
-            pipe.set(key, 0, ex=WINDOW_SECONDS, nx=True)
-            pipe.incr(key)
-        await pipe.execute()
-
-
-async def succeeded(redis: Redis, login: str, ip: str) -> None:
-    """A good login forgives this address's earlier typos for that login."""
-    await redis.delete(keys.login_failures("login_ip", _scopes(login, ip)["login_ip"]))
+    return [keys.login_attempts(address, name), keys.address_attempts(address)]

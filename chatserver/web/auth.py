@@ -10,7 +10,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from chatserver.store import sessions, throttle
+from chatserver.store import sessions
+from chatserver.web.login import Refused, client_address, sign_in
 
 MAX_BODY = 16 * 1024
 
@@ -22,23 +23,17 @@ async def login(request: Request) -> Response:
     name, password = body.get("login"), body.get("password")
     if not isinstance(name, str) or not isinstance(password, str):
         return _error(400, "invalid_field", "login and password are required strings")
-    hub = request.app.state.gateway.hub
-    ip = request.client.host if request.client else "unknown"
+    gateway = request.app.state.gateway
+    hub = gateway.hub
     try:
-        wait = await throttle.retry_after(hub.redis, name, ip)
-        if wait:
-            response = _error(
-                429, "too_many_attempts", f"too many failed logins: retry in {wait} s"
-            )
-            response.headers["retry-after"] = str(wait)
+        agent = await sign_in(gateway, name, password, client_address(request.client))
+        if isinstance(agent, Refused):
+            response = _error(agent.status, agent.code, agent.message)
+            if agent.retry_after:
+                response.headers["retry-after"] = str(agent.retry_after)
             return response
-        agent = await hub.agents.verify_password(name, password)
-        if agent is None:
-            await throttle.failed(hub.redis, name, ip)
-            return _error(401, "bad_credentials", "wrong login or password")
-        await throttle.succeeded(hub.redis, name, ip)
         ttl = int(hub.settings.session_hours * 3600)
-        token = await sessions.create_session(hub.redis, agent.login, ttl)
+        token = await sessions.create_session(hub.redis, agent.login, ttl, agent.version)
     except RedisError:
         return _error(503, "unavailable", "storage unavailable, retry")
     return JSONResponse({"token": token, "expires_in": ttl,

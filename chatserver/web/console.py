@@ -26,9 +26,10 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from chatserver.core.model import Agent, Role
-from chatserver.store import sessions, throttle
+from chatserver.store import sessions
 from chatserver.web import security
 from chatserver.web.http import ApiError, body_bytes, gateway, hub, session_agent
+from chatserver.web.login import Refused, client_address, sign_in
 
 MAX_FORM = 16 * 1024
 LOGIN_NONCE_SECONDS = 3600
@@ -74,20 +75,17 @@ async def login_submit(request: Request) -> Response:
     if not expected or not security.same(expected, form.get("csrf")):
         return _login_form(request, "error_csrf", 403)
     login, password = form.get("login", "")[:200], form.get("password", "")[:1000]
-    h, ip = hub(request), _client_ip(request)
+    h = hub(request)
     try:
-        wait = await throttle.retry_after(h.redis, login, ip)
-        if wait:
-            response = _login_form(request, "error_throttled", 429)
-            response.headers["retry-after"] = str(wait)
+        agent = await sign_in(gateway(request), login, password, client_address(request.client))
+        if isinstance(agent, Refused):
+            error = "error_credentials" if agent.status == 401 else "error_throttled"
+            response = _login_form(request, error, agent.status)
+            if agent.retry_after:
+                response.headers["retry-after"] = str(agent.retry_after)
             return response
-        agent = await h.agents.verify_password(login, password)
-        if agent is None:
-            await throttle.failed(h.redis, login, ip)
-            return _login_form(request, "error_credentials", 401)
-        await throttle.succeeded(h.redis, login, ip)
         ttl = int(h.settings.session_hours * 3600)
-        token = await sessions.create_session(h.redis, agent.login, ttl)
+        token = await sessions.create_session(h.redis, agent.login, ttl, agent.version)
     except RedisError:
         return _login_form(request, "error_unavailable", 503)
     response = RedirectResponse("/console", status_code=303)
@@ -207,10 +205,6 @@ def _tls(request: Request) -> bool:
     X-Forwarded-Proto, or as the configured public URL says): then cookies are Secure."""
     public = hub(request).settings.public_url
     return request.url.scheme == "https" or public.startswith("https://")
-
-
-def _client_ip(request: Request) -> str:
-    return request.client.host if request.client else "unknown"
 
 
 routes = [
