@@ -22,7 +22,7 @@ from chatserver.gateway.agent import AgentConnection
 from chatserver.gateway.process import Gateway
 from chatserver.gateway.shopper import ShopperConnection
 from chatserver.hub import Hub
-from chatserver.web import api, auth, console, widget
+from chatserver.web import api, auth, console, demo_store, widget
 
 log = logging.getLogger(__name__)
 
@@ -73,6 +73,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
         *widget.routes,
         *console.routes,
         *api.routes,
+        # The demo store signs customer claims: it exists under `chatserver demo` only.
+        *(demo_store.routes if settings.demo else []),
     ]
     app = Starlette(routes=routes, lifespan=lifespan)
     app.state.settings = settings

@@ -26,20 +26,26 @@ from tests.integration.servers import ServerProcess, ServerProcessError
 
 class StartServer(Protocol):
     """`await start_server(CHAT_GRACE_SECONDS=1)`: a started server; `redis_url` overrides the
-    session's Redis (for a test that runs its own)."""
+    session's Redis (for a test that runs its own); `demo` runs `chatserver demo --no-seed`
+    (the demo store's pages) instead of `serve`."""
 
-    async def __call__(self, *, redis_url: str | None = None, **env: object) -> ServerProcess: ...
+    async def __call__(
+        self, *, redis_url: str | None = None, demo: bool = False, **env: object
+    ) -> ServerProcess: ...
 
 
 @pytest.fixture
 async def servers(redis_server: EmbeddedRedis, tmp_path: Path) -> AsyncIterator[StartServer]:
     started: list[ServerProcess] = []
 
-    async def start_server(*, redis_url: str | None = None, **env: object) -> ServerProcess:
+    async def start_server(
+        *, redis_url: str | None = None, demo: bool = False, **env: object
+    ) -> ServerProcess:
         server = ServerProcess(
             redis_url=redis_url or redis_server.url,
             workdir=tmp_path / f"server-{len(started)}",
             env={key: str(value) for key, value in env.items()},
+            demo=demo,
         )
         started.append(server)
         return await server.start()

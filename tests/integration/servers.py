@@ -46,6 +46,7 @@ class ServerProcess:
     redis_url: str
     workdir: Path
     env: dict[str, str] = field(default_factory=dict)
+    demo: bool = False  # `chatserver demo --no-seed`: the demo store's pages are served too
     port: int = 0
     returncode: int | None = None
     process: subprocess.Popen[bytes] | None = field(default=None, repr=False)
@@ -72,8 +73,9 @@ class ServerProcess:
         return self.process is not None and self.process.poll() is None
 
     def command(self) -> list[str]:
+        mode = ["demo", "--no-seed"] if self.demo else ["serve"]
         return [
-            sys.executable, "-m", "chatserver", "serve",
+            sys.executable, "-m", "chatserver", *mode,
             "--host", "127.0.0.1",
             "--port", str(self.port),
             "--redis-url", self.redis_url,
@@ -156,6 +158,10 @@ class ServerProcess:
         }
         env["PYTHONUNBUFFERED"] = "1"  # the log is complete up to a SIGKILL
         env["CHAT_DATA_DIR"] = str(self.workdir / "data")
+        # Every test connects from 127.0.0.1 to one Redis for the whole session: the hourly
+        # count of new conversations per address would add up across tests. The tests of that
+        # limit set it themselves (and connect from addresses of their own).
+        env["CHAT_CONVERSATIONS_PER_ADDRESS"] = "1000000"
         env.update(self.env)
         return env
 

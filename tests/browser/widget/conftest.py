@@ -17,6 +17,19 @@ expect.set_options(timeout=WAIT_MS)
 
 
 @pytest.fixture
+def servers(servers: StartServer) -> StartServer:
+    """The widget's tests run `chatserver demo --no-seed`: its demo store is their store page
+    (under `serve` it does not exist)."""
+
+    async def start_demo(
+        *, redis_url: str | None = None, demo: bool = True, **env: object
+    ) -> ServerProcess:
+        return await servers(redis_url=redis_url, demo=demo, **env)
+
+    return start_demo
+
+
+@pytest.fixture
 async def shop(server: ServerProcess, redis: Redis, site_key: str) -> Shop:
     return await make_shop(server, redis, site_key)
 

@@ -6,7 +6,9 @@ from __future__ import annotations
 from playwright.async_api import Page, expect
 from redis.asyncio import Redis
 
+from chatserver import demo
 from chatserver.core.widget_settings import WidgetSettings
+from chatserver.store import sites
 from tests.browser.widget.shop import (
     Shop,
     conversation_id,
@@ -126,9 +128,11 @@ async def _occupy(shop: Shop, agent: object) -> tuple[str, object]:
 
 
 async def test_a_signed_in_customer_is_verified_and_logout_forgets_the_chat(
-    store_page: Page, shop: Shop
+    store_page: Page, server: ServerProcess, redis: Redis
 ) -> None:
     page = store_page
+    await sites.save_site(redis, demo.DEMO_SITE)  # the demo signs claims for its own site only
+    shop = Shop(server, demo.DEMO_SITE, redis)
     agent = await shop.agent()
     await page.goto(shop.url())
     await page.get_by_role("button", name="Sign in as Emma Wilson (demo customer)").click()
