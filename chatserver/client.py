@@ -37,10 +37,14 @@ class ClientClosed(Exception):
 class Client:
     """One WebSocket connection speaking the chat protocol (JSON, or msgpack if `binary`)."""
 
-    def __init__(self, url: str, binary: bool = False, origin: str | None = None) -> None:
+    def __init__(
+        self, url: str, binary: bool = False, origin: str | None = None,
+        local_address: str | None = None,
+    ) -> None:  # fmt: skip
         self.url = url
         self.binary = binary
         self.origin = origin
+        self.local_address = local_address  # the address to connect from (default: any)
         self.ws: ClientConnection | None = None
         self.received: list[Frame] = []
         self._inbox: asyncio.Queue[Frame | None] = asyncio.Queue()
@@ -56,11 +60,16 @@ class Client:
         self.ws = await websockets.connect(
             self.url, subprotocols=[proto],  # type: ignore[list-item]
             origin=self.origin, max_size=2**20, compression=None, open_timeout=10,  # type: ignore[arg-type]
+            **self._socket_options(),
         )  # fmt: skip
         self.close_code = None
         self._closed_seen = False
         self._inbox = asyncio.Queue()
         self._reader = asyncio.create_task(self._read())
+
+    def _socket_options(self) -> dict[str, Any]:
+        """What asyncio's create_connection gets besides the URL (the local address)."""
+        return {"local_addr": (self.local_address, 0)} if self.local_address else {}
 
     async def _read(self) -> None:
         assert self.ws is not None

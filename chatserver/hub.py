@@ -21,7 +21,8 @@ from chatserver.store.agents import Agents
 from chatserver.store.conversations import Assignment, Conversations
 from chatserver.store.customers import Customers
 from chatserver.store.scripts import Scripts
-from chatserver.store.transcripts import Transcripts
+from chatserver.store.throttle import LoginThrottle
+from chatserver.store.transcripts import Limits, Rate, Transcripts
 
 NAME_CACHE_SECONDS = 60.0
 
@@ -40,8 +41,12 @@ class Hub:
         scripts = Scripts(redis)
         self.agents = Agents(redis, scripts)
         self.conversations = Conversations(redis, scripts)
-        self.transcripts = Transcripts(redis, scripts)
+        self.transcripts = Transcripts(
+            redis, scripts, Limits(_days_ms(settings.retention_days), settings.max_entries)
+        )
+        self.shopper_rate = Rate(settings.visitor_rate_per_second, settings.visitor_rate_burst)
         self.customers = Customers(redis)
+        self.logins = LoginThrottle(redis, scripts)
         self._names: dict[str, tuple[str, float]] = {}
 
     # --- sites and agents -----------------------------------------------------------------
@@ -80,6 +85,7 @@ class Hub:
             extra=extra or {},
         )
         await self.conversations.create(conv)
+        await self.conversations.forget_old(site.key, visitor, conv.created_ms, self._keep_ms)
         if customer:  # a verified customer's history, whatever becomes of this chat
             await self.customers.link_conversation(site.key, customer, conv.id, conv.created_ms)
         await self.event(conv.id, "created", department=department)
@@ -95,9 +101,11 @@ class Hub:
     ) -> tuple[str, bool]:
         """Store a message once per (sender, client message id). Returns (id, new)."""
         entry = {"kind": "message", "from": sender, "text": text, "cmid": client_msg_id}
+        shopper = sender["role"] == "shopper"
         entry_id, new = await self.transcripts.append(
-            conv.id, entry, _dedupe_key(sender, client_msg_id)
-        )
+            conv.id, entry, _dedupe_key(sender, client_msg_id),
+            rate=self.shopper_rate if shopper else None, sender=_sender_key(sender),
+        )  # fmt: skip
         if new and sender["role"] == "agent" and not conv.first_reply_ms:
             await self.conversations.set_first_reply(conv.site, conv.id, self.now_ms())
         return entry_id, new
@@ -137,6 +145,7 @@ class Hub:
         if agent is None:
             return False
         await self.event(conv.id, "closed", by=by, outcome=outcome)
+        await self._expire(conv.site, conv.id)
         await self._serve_agent_departments(conv.site, agent)
         return True
 
@@ -228,6 +237,26 @@ class Hub:
         deadline = self.now_ms() + int(self.settings.queue_hold_seconds * 1000)
         await self.conversations.mark_left(site, conversation_id, deadline)
 
+    # --- the offline inbox ----------------------------------------------------------------
+    async def leave_message(self, conv: Conversation) -> Conversation:
+        """The shopper left a message: a queued conversation moves from the live queue to its
+        department's inbox, so the shoppers behind it move up. Returns it as it is now."""
+        await self.conversations.leave(conv.site, conv.id, self.now_ms())
+        return await self.conversations.get(conv.site, conv.id) or conv
+
+    async def take_left(self, agent: Agent, conversation_id: str) -> str:
+        """`agent` takes a message left in the inbox (if they have room), recorded like any
+        assignment. Returns the store's status ('taken', 'no_room', 'not_in_inbox'...)."""
+        manager = agent.role.value in ("supervisor", "admin")
+        status = await self.conversations.take(
+            agent.site, conversation_id, agent.login, self.now_ms(), manager
+        )
+        if status == "taken":
+            await self.event(
+                conversation_id, "assigned", agent={"id": agent.login, "name": agent.name}
+            )
+        return status
+
     async def sweep(self, site: Site) -> None:
         """The backstop, run by every process periodically; idempotent."""
         grace_ms = int(self.settings.grace_seconds * 1000)
@@ -240,7 +269,22 @@ class Hub:
             )
             if done is not None:
                 await self.event(conv_id, "abandoned")
+                await self._expire(site.key, conv_id)
         await self.serve_all(site)
+
+    @property
+    def _keep_ms(self) -> int:
+        return _days_ms(self.settings.retention_days)
+
+    async def _expire(self, site: str, conversation_id: str) -> None:
+        """An ended conversation is kept for the retention period, an anonymous one that no
+        agent answered for the shorter one; its transcript goes with it."""
+        ttl = await self.conversations.expire_ended(
+            site, conversation_id, self._keep_ms,
+            _days_ms(self.settings.anonymous_retention_days),
+        )  # fmt: skip
+        if ttl:
+            await self.transcripts.expire(conversation_id, ttl)
 
     async def _serve_agent_departments(self, site: str, login: str) -> None:
         if not login:
@@ -251,6 +295,14 @@ class Hub:
                 await self.serve(site, dept)
 
 
+def _days_ms(days: float) -> int:
+    return int(days * 24 * 3600 * 1000)
+
+
+def _sender_key(sender: dict[str, str]) -> str:
+    return f"{sender['role']}:{sender['id']}"
+
+
 def _dedupe_key(sender: dict[str, str], client_msg_id: str) -> str:
     """Client message ids are unique per sender, not globally."""
-    return f"{sender['role']}:{sender['id']}|{client_msg_id}"
+    return f"{_sender_key(sender)}|{client_msg_id}"

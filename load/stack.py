@@ -169,6 +169,7 @@ async def start_stack(
                 {
                     "CHAT_DATA_DIR": str(workdir / f"data{i}"),
                     "CHAT_LOG_LEVEL": "warning",
+                    **UNLIMITED_ADDRESS,
                     **server_env,
                 },
             )
@@ -183,6 +184,18 @@ async def start_stack(
         stack.close()
         raise
     return stack
+
+
+# Every simulated shopper connects from 127.0.0.1: the per-address and per-visitor limits
+# meant for the open internet (docs/security.md) would measure themselves, not the hub.
+UNLIMITED_ADDRESS = {
+    "CHAT_SOCKETS_PER_ADDRESS": "1000000",
+    "CHAT_CONVERSATIONS_PER_ADDRESS": "1000000000",
+    "CHAT_CONVERSATIONS_PER_VISITOR": "1000000000",
+    "CHAT_VISITOR_RATE_PER_SECOND": "1000",
+    "CHAT_VISITOR_RATE_BURST": "100000",
+    "CHAT_MAX_ENTRIES": "100000000",  # long relay runs write more than a real chat holds
+}
 
 
 def external_stack(url: str, redis_url: str, pids: list[int]) -> Stack:

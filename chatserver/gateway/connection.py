@@ -23,6 +23,7 @@ from chatserver.core import frames
 from chatserver.core.frames import CloseCode, ErrorCode, Frame, ProtocolError
 from chatserver.core.model import Conversation
 from chatserver.store import keys
+from chatserver.store.transcripts import Refused
 
 if TYPE_CHECKING:
     from chatserver.gateway.process import Gateway
@@ -30,6 +31,10 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 HELLO_TIMEOUT = 10.0
+_REFUSALS = {
+    "rate": (ErrorCode.RATE_LIMITED, "too many messages: slow down, then resend"),
+    "full": (ErrorCode.CONVERSATION_FULL, "this conversation holds its most messages"),
+}
 FLUSH_TIMEOUT = 2.0
 FrameHandler = Callable[[Frame], Awaitable[None]]
 
@@ -82,6 +87,22 @@ class Connection:
     # --- lifecycle --------------------------------------------------------------------------
     async def run(self) -> None:
         """Serve the socket until it closes. Never raises."""
+        address = self.address
+        if not self.gateway.admit_address(address):  # before any work is done for it
+            await self.ws.accept()
+            await self._close(CloseCode.TRY_AGAIN_LATER, "too many sockets from this address")
+            return
+        try:
+            await self._run()
+        finally:
+            self.gateway.release_address(address)
+
+    @property
+    def address(self) -> str:
+        """The client's address (a trusted proxy's X-Forwarded-For, if one is configured)."""
+        return self.ws.client.host if self.ws.client else "unknown"
+
+    async def _run(self) -> None:
         try:
             refusal = await self.refuse_reason()
         except (RedisError, OSError):
@@ -166,6 +187,9 @@ class Connection:
             self.send(frames.error(exc.code, exc.message, exc.ref or ref, conversation))
             if first:
                 raise Closing(CloseCode.POLICY_VIOLATION, exc.message) from None
+        except Refused as exc:
+            code, text = _REFUSALS[exc.reason]
+            self.send(frames.error(code, text, ref, conversation))
         except (RedisError, OSError, TimeoutError) as exc:
             log.warning("storage unavailable: %s", exc)
             self.send(

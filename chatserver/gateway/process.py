@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections import Counter
 from collections.abc import Coroutine, Mapping
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlparse
@@ -20,7 +21,7 @@ from chatserver.gateway.bus import Bus
 from chatserver.gateway.cache import ConversationCache
 from chatserver.gateway.queues import QueueWatch
 from chatserver.hub import Hub
-from chatserver.store import sites
+from chatserver.store import sessions, sites
 
 if TYPE_CHECKING:
     from chatserver.gateway.agent import AgentConnection
@@ -42,7 +43,10 @@ class Gateway:
         self.connections: set[Connection] = set()
         self.agent_connections: set[AgentConnection] = set()
         self.secret = b""
+        # argon2 costs 64 MiB and ~0.1 s of CPU per check: a few at a time, whatever comes in.
+        self.password_slots = asyncio.Semaphore(settings.password_checks)
         self.draining = False
+        self._sockets_by_address: Counter[str] = Counter()
         self._tasks: set[asyncio.Task[Any]] = set()
         self._sweeper: asyncio.Task[None] | None = None
         self._stopping = False
@@ -76,6 +80,18 @@ class Gateway:
         if not task.cancelled() and task.exception() is not None:
             log.warning("background job failed: %r", task.exception())
 
+    def admit_address(self, address: str) -> bool:
+        """Count a socket of `address`; False (not counted) if it has its most already."""
+        if self._sockets_by_address[address] >= self.settings.sockets_per_address:
+            return False
+        self._sockets_by_address[address] += 1
+        return True
+
+    def release_address(self, address: str) -> None:
+        self._sockets_by_address[address] -= 1
+        if self._sockets_by_address[address] <= 0:
+            del self._sockets_by_address[address]
+
     def close_all(self, code: CloseCode, reason: str) -> None:
         for conn in list(self.connections):
             conn.close_soon(code, reason)
@@ -108,11 +124,17 @@ class Gateway:
     # --- origins --------------------------------------------------------------------------
     def origin_allowed(self, origin: str, site: Site, headers: Mapping[str, str]) -> bool:
         """A shopper socket may come from the site's allowed origins, or from our own pages
-        (the demo store). A site with no allowed origins accepts any (development)."""
+        (the demo store). A site with no allowed origins accepts no other origin, except under
+        `chatserver demo` (trying the widget on a local page); the opaque origin `null`
+        (sandboxed frames, file: pages) is never allowed."""
+        if origin.strip().lower() == "null":
+            return False
         if self.console_origin_allowed(origin, headers):
             return True
         allowed = {o.lower() for o in site.allowed_origins}
-        return not allowed or origin.rstrip("/").lower() in allowed
+        if not allowed:
+            return self.settings.demo
+        return origin.rstrip("/").lower() in allowed
 
     def console_origin_allowed(self, origin: str, headers: Mapping[str, str]) -> bool:
         if self.settings.public_url:
@@ -140,12 +162,19 @@ class Gateway:
                 log.exception("sweep failed")
 
     async def _heartbeat(self) -> None:
-        """Keep this process's agent connections live in Redis (they expire if it dies)."""
+        """Keep this process's agent connections live in Redis (they expire if it dies), and
+        close those whose session ended (the backstop of the `revoked` event)."""
+        live = [(conn, who) for conn in list(self.agent_connections)
+                if (who := conn.identity()) is not None]  # fmt: skip
+        valid = await sessions.still_valid(
+            self.hub.redis, [(session, agent.site) for _, (agent, session) in live]
+        )
         by_site: dict[str, list[tuple[str, str]]] = {}
-        for agent_conn in list(self.agent_connections):
-            if agent_conn.agent is not None:
-                agent = agent_conn.agent
-                by_site.setdefault(agent.site, []).append((agent.login, agent_conn.id))
+        for (agent_conn, (agent, _)), ok in zip(live, valid, strict=True):
+            if not ok:
+                agent_conn.revoke()
+                continue
+            by_site.setdefault(agent.site, []).append((agent.login, agent_conn.id))
         now = self.hub.now_ms()
         for site, pairs in by_site.items():
             await self.hub.agents.touch(site, pairs, now, now + self.hub.presence_ttl_ms)

@@ -12,10 +12,11 @@ import orjson
 from chatserver.core import frames, tokens
 from chatserver.core.frames import MAX_ID_CHARS, ErrorCode, Frame, ProtocolError
 from chatserver.core.model import Conversation, ConversationState, Site
+from chatserver.demo import PUBLISHED_SECRETS
 from chatserver.gateway.connection import Connection
-from chatserver.store import keys
+from chatserver.store import keys, limits
 
-_ROUTING_EVENTS = ("assigned", "transferred", "requeued", "closed", "abandoned")
+_ROUTING_EVENTS = ("assigned", "transferred", "requeued", "closed", "abandoned", "left")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 RATINGS = ("good", "bad")
 MAX_CONTEXT_BYTES = 8 * 1024  # page + cart context, as JSON
@@ -117,7 +118,13 @@ class ShopperConnection(Connection):
             return ""
         if not 0 < len(cid) <= MAX_ID_CHARS:
             return ""
-        ok = tokens.verify_customer(self.site.identity_secret, cid, expires, sig, now_s)
+        settings = self.gateway.settings
+        if expires > now_s + settings.claim_max_hours * 3600:
+            return ""  # a claim that outlives a browsing session is a stolen claim's friend
+        secret = self.site.identity_secret
+        if secret in PUBLISHED_SECRETS and not settings.demo:
+            return ""  # the demo's identity secret is in our source: it counts only in the demo
+        ok = tokens.verify_customer(secret, cid, expires, sig, now_s)
         return cid if ok else ""
 
     async def on_start(self, frame: Frame) -> None:
@@ -136,6 +143,7 @@ class ShopperConnection(Connection):
         recent = await self.hub.conversations.of_visitor(self.site.key, self.visitor, limit=5)
         conv = next((c for c in recent if c.open), None)
         if conv is None:
+            await self._count_start()
             extra = dict(contact)
             if self.claimed and self.claimed != self.customer:
                 extra["claimed_customer"] = self.claimed
@@ -148,6 +156,8 @@ class ShopperConnection(Connection):
             )
         if contact:
             await self._contact_event(conv, contact)
+        if frame.get("leave_message"):  # out of the live queue, into the department's inbox
+            conv = await self.hub.leave_message(conv)
         self.mine[conv.id] = conv
         self.send(await self.gateway.summary(conv, self.role))
         self._track_queue(conv)
@@ -157,9 +167,27 @@ class ShopperConnection(Connection):
                 "conversation_id": conv.id, "client_msg_id": frame["client_msg_id"],
                 "text": frame["text"]}))  # fmt: skip
 
+    async def _count_start(self) -> None:
+        """A new conversation is within the visitor's and the address's hourly limits, or
+        ProtocolError `too_many_conversations`."""
+        assert self.site is not None
+        settings, now = self.gateway.settings, self.hub.now_ms()
+        over = await limits.count_start(
+            self.hub.redis, self.site.key, self.visitor, self.address, now,
+            settings.conversations_per_visitor, settings.conversations_per_address,
+        )  # fmt: skip
+        if over:
+            who = "you have" if over == "visitor" else "your network has"
+            raise ProtocolError(
+                ErrorCode.TOO_MANY_CONVERSATIONS,
+                f"{who} started too many conversations: try again in "
+                f"{limits.minutes_left(now)} min",
+            )
+
     async def on_leave_message(self, frame: Frame) -> None:
-        """The shopper waits in a queue nobody serves now: keep the conversation for the agents
-        (never abandoned) and let them answer by email too."""
+        """The shopper waits in a queue nobody serves now: a queued conversation moves to the
+        department's inbox (out of the live queue, never abandoned) until an agent takes it,
+        and the agents may answer by email too."""
         conv = await self.conversation_for(frame["conversation_id"])
         if not conv.open:
             raise ProtocolError(ErrorCode.CONVERSATION_CLOSED, "the conversation is closed")
@@ -168,7 +196,8 @@ class ShopperConnection(Connection):
         await self.hub.conversations.set_fields(
             conv.site, conv.id, **{f"x:{k}": v for k, v in contact.items()}
         )
-        await self.hub.conversations.mark_back(conv.site, conv.id)
+        if (await self.hub.leave_message(conv)).state is not conv.state:
+            await self._refresh(conv.id)  # its new state: no queue position any more
         await self._contact_event(conv, contact)
 
     async def _contact_event(self, conv: Conversation, contact: dict[str, str]) -> None:

@@ -21,25 +21,68 @@ class Entry:
     data: dict[str, Any]
 
 
+@dataclass(frozen=True, slots=True)
+class Limits:
+    """What a conversation's transcript may hold, and for how long."""
+
+    keep_ms: int = 0  # after the last append (0: forever)
+    max_entries: int = 0  # for what clients send (0: no limit)
+
+
+@dataclass(frozen=True, slots=True)
+class Rate:
+    """A sender's message rate, kept in Redis across their sockets."""
+
+    per_second: float
+    burst: int
+
+
+class Refused(Exception):
+    """An append was refused: `reason` is 'full' (too many entries) or 'rate' (too fast)."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
 class Transcripts:
-    def __init__(self, redis: Redis, scripts: Scripts) -> None:
+    def __init__(self, redis: Redis, scripts: Scripts, limits: Limits | None = None) -> None:
         self._redis = redis
         self._scripts = scripts
+        self._limits = limits or Limits()
 
     async def append(
-        self, conversation_id: str, entry: dict[str, Any], dedupe: str = ""
+        self,
+        conversation_id: str,
+        entry: dict[str, Any],
+        dedupe: str = "",
+        rate: Rate | None = None,
+        sender: str = "",
     ) -> tuple[str, bool]:
         """Append `entry` (unless `dedupe` was seen before) and publish it on the conversation's
-        channel. Returns (stream id, whether it is new)."""
+        channel. Returns (stream id, whether it is new). Entries with a `dedupe` key (what
+        clients send) may be refused: Refused('full'), or Refused('rate') when `sender` is over
+        `rate`."""
         keys_ = [
             keys.transcript(conversation_id),
             keys.client_ids(conversation_id),
             keys.conversation_channel(conversation_id),
+            keys.sender_rate(conversation_id, sender or "-"),
         ]
-        entry_id, new = await self._scripts.call(
-            "append", keys_, [dedupe, orjson.dumps(entry).decode()]
-        )
-        return str(entry_id), bool(new)
+        args = [dedupe, orjson.dumps(entry).decode(), self._limits.keep_ms,
+                self._limits.max_entries, rate.per_second if rate else 0,
+                rate.burst if rate else 0]  # fmt: skip
+        reply = await self._scripts.call("append", keys_, args)
+        if len(reply) > 2:
+            raise Refused(str(reply[2]))
+        return str(reply[0]), bool(reply[1])
+
+    async def expire(self, conversation_id: str, ttl_ms: int) -> None:
+        """Keep the transcript and its dedupe index `ttl_ms` more (an ended conversation)."""
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.pexpire(keys.transcript(conversation_id), ttl_ms)
+            pipe.pexpire(keys.client_ids(conversation_id), ttl_ms)
+            await pipe.execute()
 
     async def read(
         self, conversation_id: str, after: str = "0-0", count: int = 1000

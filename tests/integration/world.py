@@ -55,9 +55,13 @@ async def agent_client(server: ServerProcess, agent: str, online: bool = True) -
 
 
 async def shopper_client(
-    server: ServerProcess, site: Site, token: str | None = None, binary: bool = False
-) -> tuple[Client, dict[str, object]]:
-    client = Client(f"{server.ws_url}/ws/v1/shopper?site={site.key}", binary=binary)
+    server: ServerProcess, site: Site, token: str | None = None, binary: bool = False,
+    address: str | None = None,
+) -> tuple[Client, dict[str, object]]:  # fmt: skip
+    """A shopper's socket after welcome (from loopback `address`, if given)."""
+    client = Client(
+        f"{server.ws_url}/ws/v1/shopper?site={site.key}", binary=binary, local_address=address
+    )
     await client.connect()
     hello: dict[str, object] = {"type": "hello"}
     if token:
