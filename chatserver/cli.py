@@ -7,6 +7,7 @@ import getpass
 import sys
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
+from urllib.parse import urlsplit, urlunsplit
 
 import click
 from redis.asyncio import Redis
@@ -14,8 +15,16 @@ from redis.exceptions import RedisError
 
 from chatserver import config
 from chatserver.config import OPTIONS, ConfigError, Settings
-from chatserver.core.model import MAX_CAPACITY, Agent, Role, Site, ValidationError
-from chatserver.store import sites
+from chatserver.core.model import (
+    MAX_CAPACITY,
+    MIN_PASSWORD_CHARS,
+    Agent,
+    Role,
+    Site,
+    ValidationError,
+    check_password,
+)
+from chatserver.store import keys, sites
 from chatserver.store.agents import Agents
 from chatserver.store.scripts import Scripts
 
@@ -25,6 +34,15 @@ F = TypeVar("F", bound=Callable[..., Any])
 def settings_options(func: F) -> F:
     """Add one flag per config option, each with its CHAT_* variable shown in --help."""
     for opt in reversed(OPTIONS):
+        if not opt.cli:
+            continue
+        if opt.type is bool:
+            flag = f"{opt.flag}/--no-{opt.flag[2:]}"
+            func = click.option(
+                flag, opt.name, default=None, envvar=opt.envvar, show_envvar=True,
+                help=f"{opt.help} [default: {'on' if opt.default else 'off'}]",
+            )(func)  # fmt: skip
+            continue
         func = click.option(
             opt.flag, opt.name, type=opt.type, default=None, envvar=opt.envvar,
             show_envvar=True, help=f"{opt.help} [default: {opt.default!r}]",
@@ -54,20 +72,29 @@ def serve(**values: Any) -> None:
     _check_port(settings)
     with redis_for(settings) as ready:
         _check_redis(ready)
+        _check_demo_passwords(ready)
         _start(ready)
 
 
 @main.command()
 @settings_options
-def demo(**values: Any) -> None:
-    """Run the demo: embedded Redis, a demo store with two departments and demo agents."""
+@click.option("--seed/--no-seed", default=True, show_default=True,
+              help="Create the demo site, agents and orders if they are missing.")  # fmt: skip
+def demo(seed: bool, **values: Any) -> None:
+    """Run the demo: embedded Redis, a demo store (/demo) with two departments and demo agents.
+
+    Never on the internet: the demo store signs customer claims and its agents' password is
+    published. `serve` has no demo store."""
     from chatserver import demo as demo_data
     from chatserver.web.server import redis_for
 
-    settings = build_settings(values)
+    settings = build_settings({**values, "demo": True})
     _check_port(settings)
     with redis_for(settings) as ready:
         _check_redis(ready)
+        if not seed:
+            _start(ready)
+            return
         agents = _run(ready, lambda redis: demo_data.seed(redis))
         base = f"http://{ready.host}:{ready.port}"
         click.echo(f"\nDemo store site key: {demo_data.DEMO_SITE.key}   server: {base}")
@@ -86,6 +113,21 @@ def _check_port(settings: Settings) -> None:
     problem = port_problem(settings.host, settings.port)
     if problem:
         raise click.ClickException(f"{problem} (choose another with --port / CHAT_PORT)")
+
+
+def _check_demo_passwords(settings: Settings) -> None:
+    """`serve` does not start while agents still have the demo's published password."""
+
+    async def logins(redis: Redis) -> list[str]:
+        return sorted(str(m) for m in await redis.smembers(keys.DEMO_PASSWORDS))
+
+    left = _run(settings, logins)
+    if left and not settings.allow_demo_passwords:
+        raise click.ClickException(
+            f"agents {', '.join(left)} still have the demo password: give each a new one "
+            "('chatserver agent set LOGIN --password ...') or remove them; "
+            "--allow-demo-passwords starts anyway (never on the internet)"
+        )
 
 
 def _start(settings: Settings) -> None:
@@ -117,9 +159,19 @@ def _run(settings: Settings, work: Callable[[Redis], Awaitable[T]]) -> T:
     try:
         return asyncio.run(go())
     except (RedisError, OSError) as exc:
-        raise click.ClickException(f"cannot use Redis at {settings.redis_url}: {exc}") from None
+        where = _without_password(settings.redis_url)
+        raise click.ClickException(f"cannot use Redis at {where}: {exc}") from None
     except ValidationError as exc:
         raise click.ClickException(str(exc)) from None
+
+
+def _without_password(url: str) -> str:
+    """The URL as it may be printed: a password in it (the embedded Redis has one) hidden."""
+    parsed = urlsplit(url)
+    if not parsed.password:
+        return url
+    netloc = parsed.netloc.replace(f":{parsed.password}@", ":***@", 1)
+    return urlunsplit(parsed._replace(netloc=netloc))
 
 
 def _with_store(values: dict[str, Any], work: Callable[[Redis], Awaitable[T]]) -> T:
@@ -166,14 +218,15 @@ def agent() -> None:
 @click.option("--role", type=click.Choice([r.value for r in Role]), default="agent",
               show_default=True)  # fmt: skip
 @click.option("--password", envvar="CHAT_AGENT_PASSWORD", default=None,
-              help="Password (default: prompt; or CHAT_AGENT_PASSWORD).")  # fmt: skip
+              help=f"Password, at least {MIN_PASSWORD_CHARS} characters (default: prompt; or "
+                   "CHAT_AGENT_PASSWORD).")  # fmt: skip
 @with_store_options
 def agent_add(
     login: str, name: str, site_key: str, departments: str, capacity: int, max_capacity: int,
     role: str, password: str | None, **store: Any,
 ) -> None:  # fmt: skip
     """Add an agent."""
-    password = password or _prompt_password()
+    password = _new_password(password) if password else _prompt_password()
     try:
         new = Agent(login, name, site_key, _csv(departments), capacity, max_capacity, Role(role))
     except ValidationError as exc:
@@ -234,12 +287,16 @@ def agent_list(site_key: str | None, as_json: bool, **store: Any) -> None:
 @click.option("--capacity", type=int, default=None, help="Chats at once, 1-3.")
 @click.option("--max-capacity", type=int, default=None, help="Upper limit for the agent, 1-3.")
 @click.option("--role", type=click.Choice([r.value for r in Role]), default=None)
-@click.option("--password", default=None, help="A new password.")
+@click.option("--password", default=None,
+              help=f"A new password, at least {MIN_PASSWORD_CHARS} characters (ends the agent's "
+                   "sessions, as a new role does).")  # fmt: skip
 @with_store_options
 def agent_set(login: str, name: str | None, departments: str | None, capacity: int | None,
               max_capacity: int | None, role: str | None, password: str | None,
               **store: Any) -> None:  # fmt: skip
     """Change an agent's name, departments, capacity, role or password."""
+    if password is not None:
+        _new_password(password)
 
     async def work(redis: Redis) -> None:
         store_ = Agents(redis, Scripts(redis))
@@ -310,7 +367,15 @@ def site_list(**store: Any) -> None:
 def _prompt_password() -> str:
     if not sys.stdin.isatty():
         raise click.UsageError("give --password or CHAT_AGENT_PASSWORD (no terminal to ask)")
-    first = getpass.getpass("Password: ")
+    first = getpass.getpass(f"Password (at least {MIN_PASSWORD_CHARS} characters): ")
     if not first or first != getpass.getpass("Again: "):
         raise click.UsageError("passwords are empty or differ")
-    return first
+    return _new_password(first)
+
+
+def _new_password(value: str) -> str:
+    """A password an agent may be given (core.model.check_password), else a usage error."""
+    try:
+        return check_password(value)
+    except ValidationError as exc:
+        raise click.BadParameter(str(exc), param_hint="'--password'") from None

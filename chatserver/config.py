@@ -14,6 +14,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
+from chatserver.core.netpolicy import parse_allow
+
 
 class ConfigError(ValueError):
     """A setting is invalid; the message says which and why."""
@@ -25,6 +27,7 @@ class Option:
     type: type
     default: Any
     help: str
+    cli: bool = True  # False: set by the program itself (e.g. `chatserver demo`), not a flag
 
     @property
     def envvar(self) -> str:
@@ -61,6 +64,31 @@ OPTIONS: tuple[Option, ...] = (
     Option("sweep_seconds", float, 1.0, "Period of the backstop sweeper (presence, grace, "
            "abandoned queue places, queue service)."),
     Option("log_level", str, "info", "Log level: debug, info, warning, error."),
+    # --- the open internet (docs/security.md) ---
+    Option("forwarded_allow_ips", str, "", "Comma-separated addresses or networks of trusted "
+           "proxies whose X-Forwarded-For / X-Forwarded-Proto are believed ('*': any). Empty: "
+           "trust none; the client address is the TCP peer."),
+    Option("header_timeout", float, 10.0, "Seconds a client has to send a request's headers "
+           "(also each later request on a kept-alive connection) before it is cut off."),
+    Option("outbound_allow", str, "", "Comma-separated hosts or networks that outbound requests "
+           "(order pulls) may reach although they are loopback, private or link-local."),
+    Option("password_checks", int, 1, "Passwords checked (argon2) at once per process; more "
+           "logins wait briefly, then get 429."),
+    Option("sockets_per_address", int, 256, "Open sockets per client address per process "
+           "(shoppers share carrier NAT: keep it generous); more are closed 1008."),
+    Option("conversations_per_visitor", int, 10, "New conversations a visitor may start per hour."),
+    Option("conversations_per_address", int, 60, "New conversations per client address per hour."),
+    Option("visitor_rate_per_second", float, 2.0, "Messages a shopper may send per second, "
+           "across all their sockets and reconnects (sustained)."),
+    Option("visitor_rate_burst", int, 60, "Messages a shopper may send in a burst."),
+    Option("max_entries", int, 1000, "Messages a conversation may hold; more are refused."),
+    Option("retention_days", float, 90.0, "Days a closed or abandoned conversation is kept."),
+    Option("anonymous_retention_days", float, 7.0, "Days an ended conversation that no agent "
+           "answered and no store identified is kept."),
+    Option("claim_max_hours", float, 24.0, "How far ahead a customer identity claim may expire."),
+    Option("allow_demo_passwords", bool, False, "Let `serve` start although agents still have "
+           "the demo password (never do this on the internet)."),
+    Option("demo", bool, False, "Demo mode (set by `chatserver demo`).", cli=False),
 )  # fmt: skip
 
 
@@ -83,6 +111,21 @@ class Settings:
     send_queue: int = 512
     sweep_seconds: float = 1.0
     log_level: str = "info"
+    forwarded_allow_ips: str = ""
+    header_timeout: float = 10.0
+    outbound_allow: str = ""
+    password_checks: int = 1
+    sockets_per_address: int = 256
+    conversations_per_visitor: int = 10
+    conversations_per_address: int = 60
+    visitor_rate_per_second: float = 2.0
+    visitor_rate_burst: int = 60
+    max_entries: int = 1000
+    retention_days: float = 90.0
+    anonymous_retention_days: float = 7.0
+    claim_max_hours: float = 24.0
+    allow_demo_passwords: bool = False
+    demo: bool = False
 
     def validated(self) -> Settings:
         """Return self if every setting is valid, else raise ConfigError naming it."""
@@ -108,6 +151,11 @@ class Settings:
             "session_hours",
             "rate_per_second",
             "sweep_seconds",
+            "header_timeout",
+            "visitor_rate_per_second",
+            "retention_days",
+            "anonymous_retention_days",
+            "claim_max_hours",
         ):
             _require(getattr(self, name) > 0, name, getattr(self, name), "must be > 0")
         _require(
@@ -115,12 +163,25 @@ class Settings:
         )
         _require(self.rate_burst >= 1, "rate_burst", self.rate_burst, "must be >= 1")
         _require(self.send_queue >= 8, "send_queue", self.send_queue, "must be >= 8")
+        for name in (
+            "password_checks",
+            "sockets_per_address",
+            "conversations_per_visitor",
+            "conversations_per_address",
+            "visitor_rate_burst",
+            "max_entries",
+        ):
+            _require(getattr(self, name) >= 1, name, getattr(self, name), "must be >= 1")
         _require(
             self.log_level in ("debug", "info", "warning", "error"),
             "log_level",
             self.log_level,
             "must be debug, info, warning or error",
         )
+        try:
+            parse_allow(self.outbound_allow)
+        except ValueError as exc:
+            _require(False, "outbound_allow", self.outbound_allow, str(exc))
         if self.public_url:
             _require(
                 urlparse(self.public_url).scheme in ("http", "https"),
@@ -150,7 +211,14 @@ def from_env(env: Mapping[str, str] | None = None, **overrides: Any) -> Settings
     return replace(Settings(), **values).validated()
 
 
+_TRUE, _FALSE = ("1", "true", "yes", "on"), ("0", "false", "no", "off", "")
+
+
 def convert(opt: Option, raw: str) -> Any:
+    if opt.type is bool:
+        if raw.strip().lower() not in _TRUE + _FALSE:
+            raise ConfigError(f"{opt.envvar}={raw!r}: must be true or false")
+        return raw.strip().lower() in _TRUE
     try:
         return opt.type(raw)
     except ValueError:

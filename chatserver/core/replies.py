@@ -23,6 +23,7 @@ from chatserver.core.orders import Order
 
 MAX_TEMPLATE = 4000
 MAX_TITLE = 80
+MAX_NESTING = 32  # '{{ x }}' is 2 deep; a real reply never comes near
 SCOPES = ("shared", "personal")
 ALLOWED_FILTERS = frozenset(
     {"default", "upper", "lower", "title", "capitalize", "trim", "truncate"}
@@ -81,10 +82,14 @@ def check_template(template: str) -> None:
     """Raise ValidationError unless `template` is a reply text we will render."""
     if not template.strip() or len(template) > MAX_TEMPLATE:
         raise ValidationError(f"text must be 1-{MAX_TEMPLATE} characters")
+    if _nesting(template) > MAX_NESTING:
+        raise ValidationError(f"brackets may nest at most {MAX_NESTING} deep")
     try:
         tree = _env.parse(template)
     except TemplateError as exc:
         raise ValidationError(f"template syntax: {exc}") from None
+    except RecursionError:  # the parser recurses per level: never a 500 for a deep template
+        raise ValidationError("the template nests too deep") from None
     for node in tree.find_all(nodes.Node):
         if not isinstance(node, _ALLOWED_NODES):
             raise ValidationError(
@@ -97,6 +102,18 @@ def check_template(template: str) -> None:
         name = node.attr if isinstance(node, nodes.Getattr) else _const_key(node)
         if name.startswith("_"):
             raise ValidationError(f"no such variable part {name!r}")
+
+
+def _nesting(template: str) -> int:
+    """The deepest nesting of brackets in the text (jinja's parser recurses once per level)."""
+    depth = deepest = 0
+    for char in template:
+        if char in "([{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif char in ")]}":
+            depth = max(0, depth - 1)
+    return deepest
 
 
 def _const_key(node: nodes.Node) -> str:

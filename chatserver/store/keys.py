@@ -27,6 +27,8 @@ def _conv(conversation_id: str) -> str:
 SECRET = f"{PREFIX}:secret"  # string: the HMAC secret shared by every process
 SITES = f"{PREFIX}:sites"  # hash: site key -> site JSON
 LOGINS = f"{PREFIX}:logins"  # hash: agent login -> site key
+# Set: logins that still have the demo's published password (`serve` refuses to start).
+DEMO_PASSWORDS = f"{PREFIX}:demo_passwords"
 
 
 def session(token_hash: str) -> str:
@@ -111,6 +113,12 @@ def left_queue(site: str) -> str:
     return f"{_site(site)}:queue:left"
 
 
+def inbox(site: str, department: str) -> str:
+    """Sorted set: conversation id -> ms it was left; the department's offline inbox (messages
+    left for the agents, out of the live queue, taken by an agent by hand)."""
+    return f"{_site(site)}:inbox:{department}"
+
+
 def conversation(site: str, conversation_id: str) -> str:
     """Hash: a conversation's metadata (see core.model.Conversation)."""
     return f"{_site(site)}:conv:{conversation_id}"
@@ -119,6 +127,11 @@ def conversation(site: str, conversation_id: str) -> str:
 def visitor_convs(site: str, visitor: str) -> str:
     """Sorted set: a visitor's conversation ids, scored by creation ms."""
     return f"{_site(site)}:visitor:{visitor}"
+
+
+def visitor_starts(site: str, visitor: str, hour: int) -> str:
+    """Counter with a TTL: conversations a visitor started in one clock hour."""
+    return f"{_site(site)}:visitor:{visitor}:starts:{hour}"
 
 
 def last_agent(site: str) -> str:
@@ -132,7 +145,8 @@ def stats(site: str) -> str:
 
 
 def site_channel(site: str) -> str:
-    """Pub/sub channel: queue changes and agent events of the site."""
+    """Pub/sub channel: queue changes and agent events of the site (`revoked`: an agent's
+    sessions ended, their sockets re-check at once)."""
     return f"{_site(site)}:events"
 
 
@@ -158,7 +172,8 @@ def order(site: str, order_id: str) -> str:
 
 
 def orders_source(site: str) -> str:
-    """Hash: where the site's orders come from: push secret, pull URL template, auth, TTL."""
+    """Hash: where the site's orders come from: push secret, pull URL template, auth, TTL,
+    and the last pull error (`last_pull_error`, `last_pull_error_ms`: for the admin only)."""
     return f"{_site(site)}:orders:source"
 
 
@@ -178,9 +193,24 @@ def quick_replies(site: str) -> str:
     return f"{_site(site)}:replies"
 
 
-def login_failures(scope: str, value: str) -> str:
-    """String counter with a TTL: failed logins per login, per client address, or both."""
-    return f"{PREFIX}:throttle:{scope}:{value}"
+# --- one client address ({a:ADDRESS}) --------------------------------------------------------
+def _address(address: str) -> str:
+    return f"{PREFIX}:{{a:{address}}}"
+
+
+def login_attempts(address: str, login_hash: str) -> str:
+    """Hash with a TTL ('tries', 'until' ms): login attempts of one login from one address."""
+    return f"{_address(address)}:login:{login_hash}"
+
+
+def address_starts(address: str, hour: int) -> str:
+    """Counter with a TTL: conversations started from one address in one clock hour."""
+    return f"{_address(address)}:starts:{hour}"
+
+
+def address_attempts(address: str) -> str:
+    """Hash with a TTL ('tries', 'until' ms): login attempts from one address."""
+    return f"{_address(address)}:logins"
 
 
 # --- one conversation ({c:ID}) ---------------------------------------------------------------
@@ -192,6 +222,11 @@ def transcript(conversation_id: str) -> str:
 def client_ids(conversation_id: str) -> str:
     """Hash: 'sender|client message id' -> stream id (the dedupe index)."""
     return f"{_conv(conversation_id)}:cmids"
+
+
+def sender_rate(conversation_id: str, sender: str) -> str:
+    """Hash with a TTL ('tokens', 'at' ms): a sender's message bucket in this conversation."""
+    return f"{_conv(conversation_id)}:rate:{sender}"
 
 
 def conversation_channel(conversation_id: str) -> str:

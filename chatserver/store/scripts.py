@@ -22,8 +22,10 @@ _SITE_SCRIPTS = (
     "agent_set",
     "presence",
     "sweep",
+    "leave",
+    "take",
 )
-_PLAIN_SCRIPTS = ("append",)
+_PLAIN_SCRIPTS = ("append", "login_attempt")
 
 
 def _source(name: str) -> str:

@@ -11,7 +11,10 @@ from typing import Any
 
 from starlette.routing import BaseRoute, Route
 
+from chatserver.core.model import MIN_PASSWORD_CHARS
+
 _S: dict[str, Any] = {"type": "string"}
+_PASSWORD: dict[str, Any] = {"type": "string", "minLength": MIN_PASSWORD_CHARS}
 _I: dict[str, Any] = {"type": "integer"}
 _B: dict[str, Any] = {"type": "boolean"}
 _MS: dict[str, Any] = {"type": ["integer", "null"], "description": "ms since the Unix epoch"}
@@ -54,12 +57,12 @@ SCHEMAS: dict[str, Any] = {
         connected=_B,
     ),
     "NewAgent": _obj(
-        ["id", "name", "password", "departments"], id=_S, name=_S, password=_S,
+        ["id", "name", "password", "departments"], id=_S, name=_S, password=_PASSWORD,
         departments=_list(_S), role={"enum": ["agent", "supervisor", "admin"]},
         capacity=_I, max_capacity=_I,
     ),
     "AgentChange": _obj(
-        name=_S, password=_S, departments=_list(_S),
+        name=_S, password=_PASSWORD, departments=_list(_S),
         role={"enum": ["agent", "supervisor", "admin"]}, capacity=_I,
         max_capacity=_I | {"description": "the only field supervisors may set"},
     ),
@@ -76,9 +79,16 @@ SCHEMAS: dict[str, Any] = {
                             shortcut=_S, title=_S, text=_S, department=_S),
     "Conversation": _obj(
         ["conversation_id", "state", "department"], conversation_id=_S,
-        state={"enum": ["queued", "assigned", "closed", "abandoned"]}, department=_S, epoch=_I,
+        state={"enum": ["queued", "assigned", "left", "closed", "abandoned"]}, department=_S,
+        epoch=_I,
         agent=_nullable(_obj(id=_S, name=_S)), visitor_id=_S, customer=_nullable(_S),
         created=_MS, assigned=_MS, first_reply=_MS, closed=_MS, outcome=_nullable(_S),
+    ),
+    "LeftMessage": _obj(
+        ["conversation_id", "department", "left"], conversation_id=_S, department=_S,
+        name=_nullable(_S), email=_nullable(_S), customer=_nullable(_S),
+        text=_nullable(_S) | {"description": "the shopper's first message (200 chars)"},
+        left=_MS, created=_MS,
     ),
     "Entry": _obj(["type", "id", "ts"], type={"enum": ["message", "note", "event"]}, id=_S,
                   ts=_I, conversation_id=_S, text=_S, event=_S,
@@ -105,7 +115,8 @@ SCHEMAS: dict[str, Any] = {
     "PushResult": _obj(customers=_obj(stored=_I, unchanged=_I, conflicts=_list(_S)),
                        orders=_obj(stored=_I, unchanged=_I, conflicts=_list(_S))),
     "OrderSource": _obj(push_secret_set=_B, pull_url=_nullable(_S), pull_auth_header_set=_B,
-                        pull_ttl_seconds=_I, pull_timeout_seconds={"type": "number"}),
+                        pull_ttl_seconds=_I, pull_timeout_seconds={"type": "number"},
+                        last_pull_error=_nullable(_obj(message=_S, at=_I))),
     "OrderSourceInput": _obj(
         pull_url=_nullable(_S | {"description": "with {customer_id}; null turns pulls off"}),
         pull_auth_header=_S | {"description": "'Name: value'; absent keeps the current one"},
@@ -211,6 +222,14 @@ _OPS: dict[tuple[str, str], tuple[str, str, Any, Any, str]] = {
                                     oldest_wait_seconds=_nullable(_I), free_slots=_I,
                                     total_slots=_I, eta_seconds=_nullable(_I))),
              agents=_list(_ref("Agent")), now=_I), "200"),
+    ("get", "/api/v1/inbox"): (
+        "Messages left while nobody could answer, oldest first: the caller's departments "
+        "(supervisors, admins: all); ?limit= 1-100", "inbox", None,
+        _obj(messages=_list(_ref("LeftMessage"))), "200"),
+    ("post", "/api/v1/inbox/{conversation_id}/take"): (
+        "Take a left message as one of your chats (409 no_room: no free slot; 409 "
+        "not_available: offline or not connected; 404: taken or closed)", "inbox", None,
+        _ref("Conversation"), "200"),
 }  # fmt: skip
 
 _PUBLIC = {("post", "/api/v1/sites/{site}/push"), ("get", "/api/v1/openapi.json")}

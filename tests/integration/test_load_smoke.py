@@ -109,3 +109,12 @@ def test_generator_refuses_anything_but_loopback(url: str) -> None:
     )  # fmt: skip
     assert done.returncode != 0
     assert "127.0.0.1 only" in done.stderr
+
+
+def test_abuse_counts_every_login_answer_and_the_bytes_of_a_conversation(tmp_path: Path) -> None:
+    report = run_load(tmp_path, "abuse", "--logins", "6", "--parallel", "3",
+                      "--conversations", "2", "--messages", "3")  # fmt: skip
+    logins, storage = report["figures"]["logins"], report["figures"]["conversations"]
+    assert sum(logins["answers"].values()) == 6
+    assert set(logins["answers"]) <= {"401", "429"}, "unknown logins: refused, never a 500"
+    assert storage["bytes_per_conversation"] > storage["bytes_with_one_message"] > 0

@@ -7,7 +7,14 @@ import pytest
 
 from chatserver.core.model import ValidationError
 from chatserver.core.orders import parse_order
-from chatserver.core.replies import QuickReply, check_template, context, render, variables
+from chatserver.core.replies import (
+    MAX_NESTING,
+    QuickReply,
+    check_template,
+    context,
+    render,
+    variables,
+)
 
 ORDER = parse_order({
     "id": "o-9", "number": "DS-9", "customer_id": "c-1", "placed_at": "2025-04-28T14:12:00Z",
@@ -106,3 +113,12 @@ def test_a_quick_reply_is_checked_when_made() -> None:
         QuickReply("r1", "team", "mine", "T", "x")
     with pytest.raises(ValidationError):
         QuickReply("r1", "shared", "loop", "T", "{% for x in y %}{% endfor %}")
+
+
+def test_brackets_nested_deeper_than_the_limit_are_refused_before_parsing() -> None:
+    fine = "{{ " + "(" * (MAX_NESTING - 2) + "x" + ")" * (MAX_NESTING - 2) + " }}"
+    check_template(fine)
+    for deep in ("{{ " + "(" * 1900 + "x" + ")" * 1900 + " }}", "{{ " + "[" * 40 + " }}"):
+        with pytest.raises(ValidationError, match="nest"):
+            check_template(deep)
+    check_template("Sorry :( we are closed (back at 9) [see {{ order.number }}]")
