@@ -277,7 +277,8 @@ async def test_queue_positions_are_pushed_as_the_queue_moves(
 async def test_slow_reader_is_closed_1013_and_others_carry_on(
     redis: Redis, site_key: str, servers: StartServer
 ) -> None:
-    server = await servers(CHAT_SEND_QUEUE=16, CHAT_RATE_PER_SECOND=5000, CHAT_RATE_BURST=5000)
+    server = await servers(CHAT_SEND_QUEUE=16, CHAT_RATE_PER_SECOND=5000, CHAT_RATE_BURST=5000,
+                           CHAT_MAX_ENTRIES=10_000)  # fmt: skip
     site = await make_site(redis, site_key)
     await make_agent(redis, site, f"{site_key}-fast")
     agent = await agent_client(server, f"{site_key}-fast")
