@@ -86,6 +86,15 @@ OPTIONS: tuple[Option, ...] = (
     Option("anonymous_retention_days", float, 7.0, "Days an ended conversation that no agent "
            "answered and no store identified is kept."),
     Option("claim_max_hours", float, 24.0, "How far ahead a customer identity claim may expire."),
+    # --- reports and metrics (docs/reports.md) ---
+    Option("reports_keep_days", float, 731.0, "Days the report rollups (counts per hour) are "
+           "kept: longer than conversations, for year-on-year figures."),
+    Option("reopen_days", float, 3.0, "A resolved chat whose customer starts a new conversation "
+           "within this many days counts as reopened (not resolved) in the resolution rate."),
+    Option("metrics_token", str, "", "Bearer token that GET /metrics requires on the main port. "
+           "Empty: /metrics there answers 404."),
+    Option("metrics_address", str, "", "host:port of a separate listener serving only /metrics "
+           "(no token: bind it to an address only operators reach, e.g. 127.0.0.1:9108)."),
     Option("allow_demo_passwords", bool, False, "Let `serve` start although agents still have "
            "the demo password (never do this on the internet)."),
     Option("demo", bool, False, "Demo mode (set by `chatserver demo`).", cli=False),
@@ -124,6 +133,10 @@ class Settings:
     retention_days: float = 90.0
     anonymous_retention_days: float = 7.0
     claim_max_hours: float = 24.0
+    reports_keep_days: float = 731.0
+    reopen_days: float = 3.0
+    metrics_token: str = ""
+    metrics_address: str = ""
     allow_demo_passwords: bool = False
     demo: bool = False
 
@@ -156,8 +169,23 @@ class Settings:
             "retention_days",
             "anonymous_retention_days",
             "claim_max_hours",
+            "reports_keep_days",
         ):
             _require(getattr(self, name) > 0, name, getattr(self, name), "must be > 0")
+        _require(self.reopen_days >= 0, "reopen_days", self.reopen_days, "must be >= 0")
+        _require(
+            not self.metrics_token or len(self.metrics_token) >= 16,
+            "metrics_token",
+            "(hidden)",
+            "must be at least 16 characters",
+        )
+        if self.metrics_address:
+            _require(
+                _host_port(self.metrics_address) is not None,
+                "metrics_address",
+                self.metrics_address,
+                "must be host:port (e.g. 127.0.0.1:9108)",
+            )
         _require(
             self.redis_connections >= 4, "redis_connections", self.redis_connections, "must be >= 4"
         )
@@ -225,6 +253,23 @@ def convert(opt: Option, raw: str) -> Any:
         raise ConfigError(
             f"{opt.envvar}={raw!r}: must be {'a number' if opt.type is not str else 'text'}"
         ) from None
+
+
+def _host_port(value: str) -> tuple[str, int] | None:
+    """(host, port) of 'host:port' or '[v6]:port', or None."""
+    host, _, port = value.rpartition(":")
+    host = host.strip("[]")
+    if not host or not port.isdigit() or not 1 <= int(port) <= 65535:
+        return None
+    return host, int(port)
+
+
+def host_port(value: str) -> tuple[str, int]:
+    """(host, port) of a validated 'host:port' setting."""
+    found = _host_port(value)
+    if found is None:
+        raise ConfigError(f"{value!r} is not host:port")
+    return found
 
 
 def _require(ok: bool, name: str, value: object, rule: str) -> None:

@@ -5,19 +5,35 @@ from __future__ import annotations
 
 import time
 
-from redis.asyncio import Redis
-
 from chatserver.core.model import Agent, Role, Site
+from chatserver.core.widget_settings import WidgetSettings
 from chatserver.orders import demo as demo_orders
+from chatserver.reports import demo_history
 from chatserver.store import keys, sites
 from chatserver.store.agents import Agents
+from chatserver.store.clients import Redis
 from chatserver.store.scripts import Scripts
 
 DEMO_SITE = Site(
     key="demo",
-    name="Demo Store",
+    name="Demo Tea & Crafts",  # as the demo store's pages call themselves
     departments=("pre-sales", "after-sales"),
     identity_secret="demo-identity-secret",
+    # What shoppers see: the departments as the store names them, and a greeting.
+    widget=WidgetSettings(
+        texts={
+            "en": {
+                "dept.pre-sales": "Before you buy",
+                "dept.after-sales": "Orders & returns",
+                "greeting": "Hi! Questions about our teas or your order? We are here.",
+            },
+            "zh-CN": {
+                "dept.pre-sales": "售前咨询",
+                "dept.after-sales": "订单与售后",
+                "greeting": "您好！关于茶叶或订单有任何问题，欢迎咨询。",
+            },
+        }
+    ),
 )
 DEMO_PASSWORD = "demo"
 # Secrets printed in this source: outside `chatserver demo` nothing signed with them counts.
@@ -30,9 +46,11 @@ DEMO_AGENTS = (
 )
 
 
-async def seed(redis: Redis) -> list[Agent]:
-    """Create the demo site and agents unless they exist. Returns the demo agents."""
-    if await sites.load_site(redis, DEMO_SITE.key) is None:
+async def seed(redis: Redis, keep_ms: int = demo_history.DEFAULT_KEEP_MS) -> list[Agent]:
+    """Create the demo site and agents unless they exist, and the reports' made-up history
+    (kept `keep_ms` after each day, like real rollups). Returns the demo agents."""
+    current = await sites.load_site(redis, DEMO_SITE.key)
+    if current is None or current.name == "Demo Store":  # new, or seeded by an older demo
         await sites.save_site(redis, DEMO_SITE)
     agents = Agents(redis, Scripts(redis))
     marked = {str(m) for m in await redis.smembers(keys.DEMO_PASSWORDS)}
@@ -45,4 +63,6 @@ async def seed(redis: Redis) -> list[Agent]:
         ):  # data seeded before the marker existed
             await agents.mark_demo_password(agent.login)
     await demo_orders.seed(redis, DEMO_SITE.key, int(time.time() * 1000))
+    # Four weeks of made-up chats, marked as demo data, so the reports page shows something.
+    await demo_history.seed(redis, DEMO_SITE, DEMO_AGENTS, int(time.time() * 1000), keep_ms)
     return list(DEMO_AGENTS)

@@ -7,28 +7,50 @@ hub keeps no state of its own beyond its Redis client, so any process can do any
 
 from __future__ import annotations
 
+import asyncio
+import os
 import time
 import uuid
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
-
-from redis.asyncio import Redis
 
 from chatserver.config import Settings
 from chatserver.core.model import Agent, AgentStatus, Conversation, ConversationState, Site
+from chatserver.reports import metrics
 from chatserver.store import sites
 from chatserver.store.agents import Agents
+from chatserver.store.clients import Redis
 from chatserver.store.conversations import Assignment, Conversations
 from chatserver.store.customers import Customers
+from chatserver.store.rollups import Counting, Rollups
 from chatserver.store.scripts import Scripts
 from chatserver.store.throttle import LoginThrottle
 from chatserver.store.transcripts import Limits, Rate, Transcripts
 
 NAME_CACHE_SECONDS = 60.0
+PRUNE_SECONDS = 3600.0  # how often a process forgets agents' time online past the rollups' keep
+
+
+TEST_CLOCK_ENV = "CHAT_TEST_CLOCK_FILE"
 
 
 def wall_clock_ms() -> int:
     return int(time.time() * 1000)
+
+
+def clock_from_env() -> Callable[[], int]:
+    """The wall clock; for tests only, when CHAT_TEST_CLOCK_FILE names a file, the ms written
+    in it (a test moves a real server's clock by rewriting the file: scripted timings)."""
+    path = os.environ.get(TEST_CLOCK_ENV)
+    if not path:
+        return wall_clock_ms
+    clock_file = Path(path)
+
+    def test_clock() -> int:
+        return int(clock_file.read_text().strip())
+
+    return test_clock
 
 
 class Hub:
@@ -38,9 +60,13 @@ class Hub:
         self.redis = redis
         self.settings = settings
         self.now_ms = clock
-        scripts = Scripts(redis)
+        scripts = Scripts(redis, metrics.redis_call)
         self.agents = Agents(redis, scripts)
-        self.conversations = Conversations(redis, scripts)
+        counting = Counting(_days_ms(settings.reports_keep_days), _days_ms(settings.reopen_days))
+        self.conversations = Conversations(redis, scripts, counting)
+        self.rollups = Rollups(redis)
+        self._kpi_keep_ms = counting.keep_ms
+        self._pruned: dict[str, float] = {}
         self.transcripts = Transcripts(
             redis, scripts, Limits(_days_ms(settings.retention_days), settings.max_entries)
         )
@@ -48,6 +74,8 @@ class Hub:
         self.customers = Customers(redis)
         self.logins = LoginThrottle(redis, scripts)
         self._names: dict[str, tuple[str, float]] = {}
+        self._serving: dict[tuple[str, str], asyncio.Future[list[Assignment]]] = {}
+        self._serve_again: set[tuple[str, str]] = set()
 
     # --- sites and agents -----------------------------------------------------------------
     async def site(self, key: str) -> Site | None:
@@ -84,7 +112,8 @@ class Hub:
             created_ms=self.now_ms(),
             extra=extra or {},
         )
-        await self.conversations.create(conv)
+        if await self.conversations.create(conv):
+            metrics.STARTED.inc()
         await self.conversations.forget_old(site.key, visitor, conv.created_ms, self._keep_ms)
         if customer:  # a verified customer's history, whatever becomes of this chat
             await self.customers.link_conversation(site.key, customer, conv.id, conv.created_ms)
@@ -98,23 +127,32 @@ class Hub:
         sender: dict[str, str],
         client_msg_id: str,
         text: str,
+        note: bool = False,
     ) -> tuple[str, bool]:
-        """Store a message once per (sender, client message id). Returns (id, new)."""
-        entry = {"kind": "message", "from": sender, "text": text, "cmid": client_msg_id}
+        """Store a message (or an agent's internal `note`) once per (sender, client message
+        id). Returns (id, new). Transcripts.Refused if over a limit."""
+        entry: dict[str, Any] = {"kind": "note" if note else "message", "from": sender,
+                                 "text": text, "cmid": client_msg_id}  # fmt: skip
+        if note:
+            entry["internal"] = True
         shopper = sender["role"] == "shopper"
         entry_id, new = await self.transcripts.append(
-            conv.id, entry, _dedupe_key(sender, client_msg_id),
+            conv.id, entry, _dedupe_key(sender, client_msg_id, note),
             rate=self.shopper_rate if shopper else None, sender=_sender_key(sender),
         )  # fmt: skip
-        if new and sender["role"] == "agent" and not conv.first_reply_ms:
-            await self.conversations.set_first_reply(conv.site, conv.id, self.now_ms())
+        if new and not note:
+            metrics.MESSAGES_IN.labels(sender["role"]).inc()
+        if new and not note and sender["role"] == "agent" and not conv.first_reply_ms:
+            await self.conversations.set_first_reply(
+                conv.site, conv.id, self.now_ms(), sender["id"]
+            )
         return entry_id, new
 
     async def stored_id(
-        self, conv: Conversation, sender: dict[str, str], client_msg_id: str
+        self, conv: Conversation, sender: dict[str, str], client_msg_id: str, note: bool = False
     ) -> str | None:
-        """The id a message of `sender` with `client_msg_id` was stored under, if it was."""
-        return await self.transcripts.stored_id(conv.id, _dedupe_key(sender, client_msg_id))
+        """The id a message (or note) of `sender` with `client_msg_id` was stored under."""
+        return await self.transcripts.stored_id(conv.id, _dedupe_key(sender, client_msg_id, note))
 
     async def event(self, conversation_id: str, name: str, **fields: Any) -> str:
         """Append a system event (assigned, transferred, closed...) to the transcript."""
@@ -125,8 +163,35 @@ class Hub:
     # --- routing --------------------------------------------------------------------------
     async def serve(self, site: str, department: str) -> list[Assignment]:
         """Assign the department's queue head while agents have room; record each in its
-        transcript."""
+        transcript. Returns what this call assigned.
+
+        One pass per department runs at a time in a process: a call arriving meanwhile asks
+        the running pass for one more round and waits for it (a burst of 3,000 arrivals costs
+        a few passes, not 3,000 racing for the same queue head)."""
+        key = (site, department)
+        while (running := self._serving.get(key)) is not None:
+            self._serve_again.add(key)
+            await asyncio.shield(running)
+            if key not in self._serve_again:
+                return []  # the pass that ran after our request served it
+        task = asyncio.ensure_future(self._serve_passes(key))
+        self._serving[key] = task
+        return await asyncio.shield(task)
+
+    async def _serve_passes(self, key: tuple[str, str]) -> list[Assignment]:
+        done: list[Assignment] = []
+        try:
+            while True:
+                self._serve_again.discard(key)
+                done += await self._serve_once(*key)
+                if key not in self._serve_again:
+                    return done
+        finally:
+            self._serving.pop(key, None)
+
+    async def _serve_once(self, site: str, department: str) -> list[Assignment]:
         done = await self.conversations.serve(site, department, self.now_ms())
+        metrics.ASSIGNMENTS.labels("queue").inc(len(done))
         for a in done:
             await self.event(
                 a.conversation_id,
@@ -144,6 +209,7 @@ class Hub:
         agent = await self.conversations.finish(conv.site, conv.id, self.now_ms(), outcome)
         if agent is None:
             return False
+        metrics.ENDED.labels("closed").inc()
         await self.event(conv.id, "closed", by=by, outcome=outcome)
         await self._expire(conv.site, conv.id)
         await self._serve_agent_departments(conv.site, agent)
@@ -169,6 +235,7 @@ class Hub:
             return status
         target: dict[str, str] = {"department": to_department}
         if to_agent:
+            metrics.ASSIGNMENTS.labels("transfer").inc()
             target = {"id": to_agent, "name": await self.agent_name(to_agent)}
         await self.event(conv.id, "transferred", to=target, by={"id": by.login, "name": by.name})
         if note:
@@ -252,6 +319,7 @@ class Hub:
             agent.site, conversation_id, agent.login, self.now_ms(), manager
         )
         if status == "taken":
+            metrics.ASSIGNMENTS.labels("inbox").inc()
             await self.event(
                 conversation_id, "assigned", agent={"id": agent.login, "name": agent.name}
             )
@@ -268,9 +336,18 @@ class Hub:
                 site.key, conv_id, self.now_ms(), "", ConversationState.ABANDONED
             )
             if done is not None:
+                metrics.ENDED.labels("abandoned").inc()
                 await self.event(conv_id, "abandoned")
                 await self._expire(site.key, conv_id)
         await self.serve_all(site)
+        await self._prune_rollups(site.key)
+
+    async def _prune_rollups(self, site: str) -> None:
+        """Now and then, forget agents' time online older than the rollups it belongs to."""
+        if time.monotonic() < self._pruned.get(site, 0.0):
+            return
+        self._pruned[site] = time.monotonic() + PRUNE_SECONDS
+        await self.rollups.prune_sessions(site, self.now_ms() - self._kpi_keep_ms)
 
     @property
     def _keep_ms(self) -> int:
@@ -303,6 +380,8 @@ def _sender_key(sender: dict[str, str]) -> str:
     return f"{sender['role']}:{sender['id']}"
 
 
-def _dedupe_key(sender: dict[str, str], client_msg_id: str) -> str:
-    """Client message ids are unique per sender, not globally."""
+def _dedupe_key(sender: dict[str, str], client_msg_id: str, note: bool = False) -> str:
+    """Client message ids are unique per sender, not globally (notes have their own)."""
+    if note:
+        return f"note|{sender['id']}|{client_msg_id}"
     return f"{_sender_key(sender)}|{client_msg_id}"

@@ -1,10 +1,12 @@
 // @ts-check
 /**
- * The supervisor's view: each department's queue (length, oldest wait, free slots, expected
- * wait) and each agent's status, load and capacity, with the limit the supervisor allows.
+ * The supervisor's view: the service KPIs of today and the last 7 days against the site's
+ * targets; each department's queue (length, oldest wait, free slots, expected wait) and each
+ * agent's status, load and capacity, with the limit the supervisor allows. It refreshes itself.
  */
 import { api, ApiError } from "./api.js";
 import { byId, duration, el, t, toast } from "./dom.js";
+import { TARGETED, card, more } from "./kpis.js";
 
 /** @typedef {import("./dom.js").Frame} Frame */
 
@@ -12,11 +14,20 @@ const REFRESH_MS = 5000;
 
 async function refresh() {
   try {
-    render(await api("GET", "/api/v1/overview"));
+    const [overview, live] = await Promise.all([api("GET", "/api/v1/overview"), api("GET", "/api/v1/reports/live")]);
+    render(overview);
+    renderKpis(live);
     byId("updated").textContent = t("updated_now");
   } catch {
     byId("updated").textContent = t("panel_failed");
   }
+}
+
+/** @param {Frame} live today's and the last 7 days' figures, with the targets */
+function renderKpis(live) {
+  const periods = [{ label: t("kpi_today"), figures: live.today }, { label: t("kpi_last_7_days"), figures: live.last_7_days }];
+  byId("kpis").replaceChildren(...TARGETED.map((name) => card(name, periods, live.targets)));
+  byId("kpi-more").replaceChildren(...more(live.today));
 }
 
 /** @param {Frame} data */

@@ -12,7 +12,9 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from redis.asyncio import Redis
 from redis.exceptions import WatchError
 
+from chatserver.core import site_events
 from chatserver.core.model import Agent, AgentStatus, Role, ValidationError, check_capacity
+from chatserver.core.site_events import Kind, SiteEvent
 from chatserver.store import keys
 from chatserver.store.scripts import Scripts
 
@@ -134,6 +136,7 @@ class Agents:
                 keys.agent_depts(site),
                 keys.agent_idle(site),
                 keys.presence_count(site),
+                keys.agent_online(site),  # else reports would count them online for ever
             ):
                 pipe.hdel(key, login)
             pipe.zrem(keys.available(site), login)
@@ -221,7 +224,7 @@ async def load_agent(redis: Redis, login: str) -> Agent | None:
 def revoked_event(login: str) -> bytes:
     """The site-channel event that tells `login`'s open sockets to check their session now
     (the account changed version, was removed, or one of its sessions ended)."""
-    return orjson.dumps({"t": "revoked", "agent": login})
+    return orjson.dumps(site_events.encode(SiteEvent(Kind.REVOKED, agent=login)))
 
 
 async def _read(redis: Redis, login: str, with_password: bool) -> tuple[Agent, str | None] | None:

@@ -13,11 +13,18 @@ import orjson
 from redis.asyncio import Redis
 from redis.exceptions import WatchError
 
+from chatserver.core import site_events
+from chatserver.core.kpis import DAY_MS, RESOLVED_OUTCOMES
 from chatserver.core.model import Conversation, ConversationState, check_priority
+from chatserver.core.site_events import Kind, SiteEvent
 from chatserver.store import keys
+from chatserver.store.rollups import Counting, rating_counts
 from chatserver.store.scripts import Scripts
 
 _RETRIES = 20
+RECENT = 10_000  # conversations a site's search index holds (the newest)
+REPLY_SAMPLE = 50  # answered chats the "usually replies in" figure is the median of
+REPLY_WINDOW_MS = 7 * 86_400_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,9 +49,10 @@ class Conflict(Exception):
 
 
 class Conversations:
-    def __init__(self, redis: Redis, scripts: Scripts) -> None:
+    def __init__(self, redis: Redis, scripts: Scripts, counting: Counting | None = None) -> None:
         self._redis = redis
         self._scripts = scripts
+        self._counting = counting or Counting()
 
     async def create(self, conv: Conversation) -> bool:
         """Create a queued conversation (once per id). Returns False if it existed already."""
@@ -59,13 +67,24 @@ class Conversations:
         ]  # fmt: skip
         for name, value in conv.extra.items():
             fields += [f"x:{name}", value]
+        # The customer's last resolved chat, if within the reopen window: this start reopens it.
+        resolved_key = keys.kpi_resolved(conv.site, conv.customer or f"v:{conv.visitor}")
+        resolved = await self._redis.get(resolved_key) or ""
+        closed_ms = int(resolved.split("|", 1)[0]) if resolved else conv.created_ms
         keys_ = keys.site_keys(conv.site) + [
             keys.queue(conv.site, conv.department),
             keys.conversation(conv.site, conv.id),
             keys.visitor_convs(conv.site, conv.visitor),
+            keys.kpi_day(conv.site, conv.created_ms),
+            resolved_key,
+            keys.kpi_day(conv.site, closed_ms),
         ]
-        args = [conv.id, conv.created_ms, conv.priority, *fields]
-        return bool(await self._scripts.call("enqueue", keys_, args))
+        args = [conv.id, conv.created_ms, conv.priority, self._counting.keep_ms, resolved,
+                self._counting.reopen_ms, *fields]  # fmt: skip
+        created = bool(await self._scripts.call("enqueue", keys_, args))
+        if created:
+            await self._remember(conv.site, conv.id, conv.created_ms)
+        return created
 
     async def get(self, site: str, conversation_id: str) -> Conversation | None:
         raw = await self._redis.hgetall(keys.conversation(site, conversation_id))
@@ -88,8 +107,9 @@ class Conversations:
             conv = str(head[0])
             result = await self._scripts.call(
                 "assign",
-                keys.site_keys(site) + [queue, keys.conversation(site, conv)],
-                [conv, now_ms],
+                keys.site_keys(site)
+                + [queue, keys.conversation(site, conv), keys.kpi_day(site, now_ms)],
+                [conv, now_ms, self._counting.keep_ms],
             )
             if result[0] == "none":
                 return done
@@ -107,16 +127,21 @@ class Conversations:
         """Close (or abandon, if still queued) a conversation. Returns the agent who had it
         ('' if it was queued), or None if it was not open."""
         only_queued = "1" if state is ConversationState.ABANDONED else "0"
+        resolved = "1" if outcome in RESOLVED_OUTCOMES else "0"
         conv_key = keys.conversation(site, conversation_id)
         for _ in range(_RETRIES):
-            dept = await self._redis.hget(conv_key, "department")
+            dept, customer = await self._redis.hmget(conv_key, "department", "customer_key")
             if dept is None:
                 return None
             result = await self._scripts.call(
                 "finish",
-                keys.site_keys(site) + [keys.queue(site, dept), conv_key, keys.inbox(site, dept)],
-                [conversation_id, now_ms, state.value, outcome, dept, only_queued],
-            )
+                keys.site_keys(site) + [
+                    keys.queue(site, dept), conv_key, keys.inbox(site, dept),
+                    keys.kpi_day(site, now_ms), keys.kpi_resolved(site, customer or "-"),
+                ],
+                [conversation_id, now_ms, state.value, outcome, dept, only_queued,
+                 self._counting.keep_ms, resolved, self._counting.reopen_ms],
+            )  # fmt: skip
             if result[0] == "done":
                 return str(result[1])
             if result[0] == "not_open":
@@ -141,10 +166,12 @@ class Conversations:
         dept = to_department or "-"
         result = await self._scripts.call(
             "transfer",
-            keys.site_keys(site)
-            + [keys.queue(site, dept), keys.conversation(site, conversation_id)],
-            [conversation_id, now_ms, to_agent, to_department, by],
-        )
+            keys.site_keys(site) + [
+                keys.queue(site, dept), keys.conversation(site, conversation_id),
+                keys.kpi_day(site, now_ms),
+            ],
+            [conversation_id, now_ms, to_agent, to_department, by, self._counting.keep_ms],
+        )  # fmt: skip
         return str(result[0]), str(result[1]) if len(result) > 1 else ""
 
     # --- the offline inbox: messages left for the agents -----------------------------------
@@ -159,9 +186,12 @@ class Conversations:
                 return False
             result = await self._scripts.call(
                 "leave",
-                keys.site_keys(site) + [keys.queue(site, dept), keys.inbox(site, dept), conv_key],
-                [conversation_id, now_ms, dept],
-            )
+                keys.site_keys(site) + [
+                    keys.queue(site, dept), keys.inbox(site, dept), conv_key,
+                    keys.kpi_day(site, now_ms),
+                ],
+                [conversation_id, now_ms, dept, self._counting.keep_ms],
+            )  # fmt: skip
             if result[0] != "retry":
                 return bool(result[0] == "left")
         raise Conflict(conversation_id)
@@ -180,9 +210,10 @@ class Conversations:
             return "not_in_inbox"
         result = await self._scripts.call(
             "take",
-            keys.site_keys(site) + [keys.inbox(site, dept), conv_key],
-            [conversation_id, now_ms, login, "1" if any_department else "0"],
-        )
+            keys.site_keys(site) + [keys.inbox(site, dept), conv_key, keys.kpi_day(site, now_ms)],
+            [conversation_id, now_ms, login, "1" if any_department else "0",
+             self._counting.keep_ms],
+        )  # fmt: skip
         return str(result[0])
 
     async def inbox(self, site: str, department: str, limit: int) -> list[tuple[str, int]]:
@@ -204,8 +235,10 @@ class Conversations:
             keys_ = keys.site_keys(site)
             for conv, dept in zip(convs, depts, strict=True):
                 keys_ += [keys.queue(site, dept or "-"), keys.conversation(site, conv)]
+            keys_.append(keys.kpi_day(site, now_ms))
             args = [login, now_ms, len(convs), "1" if only_expired else "0", *convs]
             args += [d or "" for d in depts]
+            args.append(self._counting.keep_ms)
             result = await self._scripts.call("requeue_agent", keys_, args)
             if result[0] == "requeued":
                 return int(result[1])
@@ -310,19 +343,138 @@ class Conversations:
             pipe.publish(keys.site_channel(site), _updated(conversation_id))
             await pipe.execute()
 
-    async def set_first_reply(self, site: str, conversation_id: str, now_ms: int) -> None:
+    async def rate_once(
+        self, site: str, conversation_id: str, rating: str, comment: str, now_ms: int
+    ) -> bool:
+        """Record the shopper's rating unless the conversation has one: the first rating stays
+        (two clicks, two tabs, a resend). Returns False if it was rated already. The rating
+        is counted for the reports in the same transaction (store.rollups.rating_counts)."""
+        conv_key = keys.conversation(site, conversation_id)
+        fields = {"rating": rating, "rating_comment": comment, "rated_ms": now_ms}
+        read = ("rating", "closed_ms", "assigned_ms", "department", "agent")
         async with self._redis.pipeline(transaction=True) as pipe:
-            pipe.hsetnx(keys.conversation(site, conversation_id), "first_reply_ms", now_ms)
-            pipe.publish(keys.site_channel(site), _updated(conversation_id))
+            for _ in range(_RETRIES):
+                try:
+                    await pipe.watch(conv_key)
+                    current = dict(zip(read, await pipe.hmget(conv_key, *read), strict=True))
+                    if current["rating"] is not None:
+                        return False
+                    pipe.multi()  # type: ignore[no-untyped-call]
+                    pipe.hset(conv_key, mapping=fields)
+                    for name, at in rating_counts(current, rating):
+                        day = keys.kpi_day(site, at)
+                        pipe.hincrby(day, name, 1)
+                        pipe.pexpireat(day, at - at % DAY_MS + DAY_MS + self._counting.keep_ms)
+                    pipe.publish(keys.site_channel(site), _updated(conversation_id))
+                    await pipe.execute()
+                    return True
+                except WatchError:
+                    continue
+        raise Conflict(conversation_id)
+
+    async def set_first_reply(
+        self, site: str, conversation_id: str, now_ms: int, agent: str = ""
+    ) -> bool:
+        """Record the first agent reply (once), and count the wait it ended for the reports.
+        Returns True if this was the first."""
+        return bool(
+            await self._scripts.call(
+                "first_reply",
+                keys.site_keys(site)
+                + [keys.conversation(site, conversation_id), keys.kpi_day(site, now_ms)],
+                [conversation_id, now_ms, agent, self._counting.keep_ms],
+            )
+        )
+
+    async def bump_epoch_from(self, site: str, conversation_id: str, epoch: int) -> int:
+        """Start a new epoch unless another socket or process already did for the same loss:
+        bump only if the epoch is still `epoch`. Returns the epoch now."""
+        conv_key = keys.conversation(site, conversation_id)
+        async with self._redis.pipeline(transaction=True) as pipe:
+            for _ in range(_RETRIES):
+                try:
+                    await pipe.watch(conv_key)
+                    current = int(await pipe.hget(conv_key, "epoch") or 1)
+                    if current != epoch:
+                        return current
+                    pipe.multi()  # type: ignore[no-untyped-call]
+                    pipe.hincrby(conv_key, "epoch", 1)
+                    pipe.publish(keys.site_channel(site), _updated(conversation_id))
+                    bumped, _ = await pipe.execute()
+                    return int(bumped)
+                except WatchError:
+                    continue
+        raise Conflict(conversation_id)
+
+    # --- search, tags and the reply-time figure ---------------------------------------------
+    async def _remember(self, site: str, conversation_id: str, created_ms: int) -> None:
+        """Index a new conversation among the site's newest RECENT (search reads those)."""
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.zadd(keys.recent_conversations(site), {conversation_id: created_ms})
+            pipe.zremrangebyrank(keys.recent_conversations(site), 0, -RECENT - 1)
             await pipe.execute()
 
-    async def bump_epoch(self, site: str, conversation_id: str) -> int:
-        """A client's history cannot be continued: start a new epoch of the conversation."""
+    async def recent(self, site: str, limit: int) -> list[str]:
+        """The site's newest conversation ids, newest first (some may have expired since)."""
+        ids = await self._redis.zrevrange(keys.recent_conversations(site), 0, limit - 1)
+        return [str(i) for i in ids]
+
+    async def fields_of(
+        self, site: str, conversation_ids: list[str], fields: tuple[str, ...]
+    ) -> list[dict[str, str]]:
+        """Some metadata fields of many conversations, in one round trip ({} when gone)."""
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for conv in conversation_ids:
+                pipe.hmget(keys.conversation(site, conv), *fields)
+            rows = await pipe.execute()
+        found = []
+        for row in rows:
+            values = dict(zip(fields, row, strict=True))
+            found.append({k: str(v) for k, v in values.items() if v is not None})
+        return found
+
+    async def set_tags(self, site: str, conversation_id: str, tags: tuple[str, ...]) -> bool:
+        """Replace a conversation's tags (kept comma-joined in its `tags` field); the site's
+        tag counts follow. Returns False if the conversation does not exist."""
+        conv_key = keys.conversation(site, conversation_id)
         async with self._redis.pipeline(transaction=True) as pipe:
-            pipe.hincrby(keys.conversation(site, conversation_id), "epoch", 1)
-            pipe.publish(keys.site_channel(site), _updated(conversation_id))
-            epoch, _ = await pipe.execute()
-        return int(epoch)
+            for _ in range(_RETRIES):
+                try:
+                    await pipe.watch(conv_key)
+                    if not await pipe.exists(conv_key):
+                        return False
+                    stored = await pipe.hget(conv_key, "tags")
+                    before = {t for t in str(stored or "").split(",") if t}
+                    pipe.multi()  # type: ignore[no-untyped-call]
+                    pipe.hset(conv_key, "tags", ",".join(tags))
+                    for tag in set(tags) ^ before:
+                        pipe.zincrby(keys.tags(site), 1 if tag in tags else -1, tag)
+                    pipe.zremrangebyscore(keys.tags(site), "-inf", 0)
+                    pipe.publish(keys.site_channel(site), _updated(conversation_id))
+                    await pipe.execute()
+                    return True
+                except WatchError:
+                    continue
+        raise Conflict(conversation_id)
+
+    async def popular_tags(self, site: str, limit: int) -> list[str]:
+        return [str(t) for t in await self._redis.zrevrange(keys.tags(site), 0, limit - 1)]
+
+    async def reply_seconds(self, site: str, now_ms: int) -> int | None:
+        """How long the site's shoppers waited for a first answer lately: the median over the
+        newest REPLY_SAMPLE live chats of the last REPLY_WINDOW_MS that got one (messages left
+        for later do not count), or None with fewer than 3 of them."""
+        ids = await self.recent(site, REPLY_SAMPLE * 2)
+        rows = await self.fields_of(site, ids, ("created_ms", "first_reply_ms", "x:left_message"))
+        waits = sorted([
+            int(r["first_reply_ms"]) - int(r["created_ms"])
+            for r in rows
+            if r.get("first_reply_ms") and r.get("created_ms") and not r.get("x:left_message")
+            and now_ms - int(r["created_ms"]) <= REPLY_WINDOW_MS
+        ][:REPLY_SAMPLE])  # fmt: skip
+        if len(waits) < 3:
+            return None
+        return max(0, waits[len(waits) // 2] // 1000)
 
 
 def _from_hash(raw: dict[str, str]) -> Conversation:
@@ -348,4 +500,4 @@ def _from_hash(raw: dict[str, str]) -> Conversation:
 
 def _updated(conversation_id: str) -> bytes:
     """The site-channel event for a metadata change that is not a routing change."""
-    return orjson.dumps({"t": "updated", "conv": conversation_id})
+    return orjson.dumps(site_events.encode(SiteEvent(Kind.UPDATED, conversation_id)))

@@ -31,6 +31,11 @@ LOGINS = f"{PREFIX}:logins"  # hash: agent login -> site key
 DEMO_PASSWORDS = f"{PREFIX}:demo_passwords"
 
 
+def metrics_probe(process: str) -> str:
+    """Pub/sub channel: a process's probe of its own event bus lag (reports.sampler)."""
+    return f"{PREFIX}:metrics:probe:{process}"
+
+
 def session(token_hash: str) -> str:
     """String with TTL: an agent session (keyed by the token's SHA-256, never the token)."""
     return f"{PREFIX}:session:{token_hash}"
@@ -134,6 +139,17 @@ def visitor_starts(site: str, visitor: str, hour: int) -> str:
     return f"{_site(site)}:visitor:{visitor}:starts:{hour}"
 
 
+def recent_conversations(site: str) -> str:
+    """Sorted set: the site's newest conversation ids (at most store.conversations.RECENT),
+    scored by creation ms: what conversation search and the reply-time figure read."""
+    return f"{_site(site)}:recent"
+
+
+def tags(site: str) -> str:
+    """Sorted set: tag -> how many conversations got it (the console suggests the most used)."""
+    return f"{_site(site)}:tags"
+
+
 def last_agent(site: str) -> str:
     """Hash: customer key -> login of the agent who served them last."""
     return f"{_site(site)}:last_agent"
@@ -142,6 +158,41 @@ def last_agent(site: str) -> str:
 def stats(site: str) -> str:
     """Hash: rolling handle time per department ('handle:DEPT') and counters."""
     return f"{_site(site)}:stats"
+
+
+def agent_online(site: str) -> str:
+    """Hash: login -> ms since which the agent is online and connected (an open stretch of
+    time online; closed stretches go to `agent_sessions`)."""
+    return f"{_site(site)}:agent:online"
+
+
+def agent_sessions(site: str) -> str:
+    """Sorted set: 'login|from ms|to ms' -> to ms; the stretches agents were online (reports'
+    agent-hours), pruned after the rollups' retention."""
+    return f"{_site(site)}:agent:sessions"
+
+
+# --- reports: rollups counted where the state changes ({s:SITE}; see core/kpis.py) -----------
+def kpi_day(site: str, day_ms: int) -> str:
+    """Hash: the site's counts and duration histograms of the UTC day starting at `day_ms`
+    (any ms of the day will do), one field per hour, fact, department and agent."""
+    return f"{_site(site)}:kpi:{day_ms // 86_400_000}"
+
+
+def kpi_resolved(site: str, customer_key: str) -> str:
+    """String with a TTL (the reopen window): 'closed ms|department|agent' of the customer's
+    last chat closed as resolved; a new conversation of theirs within the window reopens it."""
+    return f"{_site(site)}:kpi:resolved:{customer_key}"
+
+
+def kpi_targets(site: str) -> str:
+    """Hash: the site's service targets and report time zone (core.kpis.Targets)."""
+    return f"{_site(site)}:kpi:targets"
+
+
+def kpi_demo(site: str) -> str:
+    """String: set when `chatserver demo` seeded made-up history into the site's rollups."""
+    return f"{_site(site)}:kpi:demo"
 
 
 def site_channel(site: str) -> str:
@@ -234,8 +285,25 @@ def conversation_channel(conversation_id: str) -> str:
     return f"{_conv(conversation_id)}:events"
 
 
+def site_of_channel(channel: str) -> str:
+    """The site of a `site_channel` name ('' if it is not one)."""
+    return _tagged(channel, "s")
+
+
+def conversation_of_channel(channel: str) -> str:
+    """The conversation of a `conversation_channel` name ('' if it is not one)."""
+    return _tagged(channel, "c")
+
+
+def _tagged(channel: str, tag: str) -> str:
+    head = f"{PREFIX}:{{{tag}:"
+    if not (channel.startswith(head) and channel.endswith("}:events")):
+        return ""
+    return channel[len(head) : -len("}:events")]
+
+
 def site_keys(site: str) -> list[str]:
-    """The 15 keys every site script receives first, in the order `lua/_lib.lua` names them."""
+    """The 17 keys every site script receives first, in the order `lua/_lib.lua` names them."""
     return [
         agent_status(site),
         agent_capacity(site),
@@ -252,4 +320,6 @@ def site_keys(site: str) -> list[str]:
         grace(site),
         presence(site),
         site_channel(site),
+        agent_online(site),
+        agent_sessions(site),
     ]

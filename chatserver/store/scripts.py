@@ -1,12 +1,14 @@
 """The Lua scripts: read once from `lua/`, registered with Redis, called by name.
 
-Site scripts get `lua/_lib.lua` prepended (shared helpers and the names of the 15 site keys).
+Site scripts get `lua/_lib.lua` prepended (shared helpers and the names of the 17 site keys).
 redis-py's Script object re-loads a script after a Redis restart (NOSCRIPT), so a restarted
 Redis needs nothing from us.
 """
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from importlib import resources
 from typing import Any
 
@@ -24,6 +26,7 @@ _SITE_SCRIPTS = (
     "sweep",
     "leave",
     "take",
+    "first_reply",
 )
 _PLAIN_SCRIPTS = ("append", "login_attempt")
 
@@ -35,7 +38,9 @@ def _source(name: str) -> str:
 class Scripts:
     """The registered scripts of one Redis client, as attributes named after their files."""
 
-    def __init__(self, redis: Redis) -> None:
+    def __init__(self, redis: Redis, timed: Callable[[str, float], None] | None = None) -> None:
+        """`timed(name, seconds)`, if given, is told how long each call took (metrics)."""
+        self._timed = timed
         lib = _source("_lib")
         self._scripts: dict[str, AsyncScript] = {}
         for name in _SITE_SCRIPTS:
@@ -45,4 +50,10 @@ class Scripts:
 
     async def call(self, name: str, keys: list[str], args: list[Any]) -> Any:
         """Run script `name` with KEYS `keys` and ARGV `args`."""
-        return await self._scripts[name](keys=keys, args=args)
+        if self._timed is None:
+            return await self._scripts[name](keys=keys, args=args)
+        began = time.perf_counter()
+        try:
+            return await self._scripts[name](keys=keys, args=args)
+        finally:
+            self._timed(name, time.perf_counter() - began)

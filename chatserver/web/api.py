@@ -16,6 +16,8 @@ from chatserver.web import conversations_api as conversations
 from chatserver.web import inbox_api as inbox
 from chatserver.web import openapi
 from chatserver.web import orders_api as orders
+from chatserver.web import reports_api as reports
+from chatserver.web import search_api as search
 from chatserver.web.http import json
 
 
@@ -51,4 +53,6 @@ routes = [
     Route(f"{_CONV}/render", conversations.render_reply, methods=["POST"]),
     Route(f"{_V1}/overview", conversations.overview, methods=["GET"]),
     *inbox.routes(_V1),
+    *reports.routes(_V1),
+    *search.routes(_V1),
 ]

@@ -4,12 +4,9 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 from collections.abc import AsyncIterator
 
-from redis.asyncio import BlockingConnectionPool, Redis
-from redis.asyncio.retry import Retry
-from redis.backoff import ExponentialBackoff, NoBackoff
-from redis.exceptions import ConnectionError, RedisError, TimeoutError
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -21,8 +18,12 @@ from chatserver.config import Settings
 from chatserver.gateway.agent import AgentConnection
 from chatserver.gateway.process import Gateway
 from chatserver.gateway.shopper import ShopperConnection
-from chatserver.hub import Hub
-from chatserver.web import api, auth, console, demo_store, widget
+from chatserver.hub import Hub, clock_from_env
+from chatserver.reports import metrics
+from chatserver.reports.sampler import Sampler
+from chatserver.store import clients
+from chatserver.store.clients import StorageError
+from chatserver.web import api, auth, console, demo_store, reports_api, widget
 
 log = logging.getLogger(__name__)
 
@@ -37,36 +38,25 @@ def create_app(settings: Settings | None = None) -> Starlette:
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        # A bounded pool that makes callers wait for a free connection (the default pool
-        # fails at once when a burst of sockets all need Redis together).
-        # Retries cover pooled connections left stale by a Redis restart; every write is safe
-        # to repeat (messages are deduplicated, scripts check the state they change).
-        pool = BlockingConnectionPool.from_url(
-            settings.redis_url, max_connections=settings.redis_connections, timeout=10,
-            decode_responses=True, health_check_interval=10, socket_connect_timeout=2,
-            socket_timeout=5, retry=Retry(ExponentialBackoff(cap=0.5, base=0.05), 3),
-            retry_on_error=[ConnectionError, TimeoutError],
-        )  # fmt: skip
-        redis = Redis(connection_pool=pool)
-        # No retries on the bus: a reconnect hidden inside redis-py would skip what was
-        # published meanwhile; the bus must see every drop to catch its sockets up.
-        bus_redis = Redis.from_url(
-            settings.redis_url, decode_responses=True, socket_connect_timeout=2,
-            retry=Retry(NoBackoff(), 0),
-        )  # fmt: skip
-        gateway = Gateway(Hub(redis, settings), settings, bus_redis)
+        redis = clients.command_client(settings.redis_url, settings.redis_connections)
+        bus_redis = clients.bus_client(settings.redis_url)
+        gateway = Gateway(Hub(redis, settings, clock_from_env()), settings, bus_redis)
         app.state.gateway = gateway
         await gateway.start()
+        app.state.sampler = Sampler(gateway.hub, gateway.bus)
         try:
-            yield
+            async with app.state.sampler.running():
+                yield
         finally:
             await gateway.stop()
             await redis.aclose()
             await bus_redis.aclose()
+            metrics.process_exited(os.getpid())
 
     routes = [
         Route("/livez", livez),
         Route("/readyz", readyz),
+        Route("/metrics", reports_api.metrics_endpoint),
         WebSocketRoute("/ws/v1/shopper", shopper_socket),
         WebSocketRoute("/ws/v1/agent", agent_socket),
         *auth.routes,
@@ -94,7 +84,7 @@ async def readyz(request: Request) -> Response:
         problems.append("shutting down")
     try:
         await gateway.hub.redis.ping()
-    except (RedisError, OSError) as exc:
+    except (StorageError, OSError) as exc:
         problems.append(f"redis: {exc}")
     if not gateway.bus.up:
         problems.append("event bus not connected")
@@ -104,8 +94,10 @@ async def readyz(request: Request) -> Response:
 
 
 async def shopper_socket(ws: WebSocket) -> None:
-    await ShopperConnection(ws.app.state.gateway, ws).run()
+    with metrics.socket_open("shopper"):
+        await ShopperConnection(ws.app.state.gateway, ws).run()
 
 
 async def agent_socket(ws: WebSocket) -> None:
-    await AgentConnection(ws.app.state.gateway, ws).run()
+    with metrics.socket_open("agent"):
+        await AgentConnection(ws.app.state.gateway, ws).run()

@@ -128,6 +128,15 @@ SCHEMAS: dict[str, Any] = {
         source={"enum": ["push", "pull"]}, as_of=_MS, age_seconds=_nullable(_I),
         refreshing=_B, error=_nullable(_S), orders=_list(_ref("StoredOrder")),
     ),
+    "SearchResult": {"allOf": [_ref("Conversation"), _obj(
+        ["matched"], name=_nullable(_S), email=_nullable(_S), tags=_list(_S),
+        matched={"enum": ["customer", "name", "email", "tag", "visitor", "message"],
+                 "description": "or 'order NUMBER'"},
+        excerpt=_S | {"description": "message hits: the text around the match"})]},
+    "Waiting": _obj(["conversation_id", "position", "waiting_seconds"], conversation_id=_S,
+                    position=_I, waiting_seconds=_I, name=_nullable(_S), customer=_nullable(_S),
+                    text=_nullable(_S)),
+    "Tags": _obj(["tags"], tags=_list(_S), suggested=_list(_S)),
     "CustomerPanel": _obj(
         conversation_id=_S, visitor_id=_S, contact=_obj(name=_S, email=_S),
         context=_obj(page=_nullable(_obj()), cart=_nullable(_obj())),
@@ -136,6 +145,44 @@ SCHEMAS: dict[str, Any] = {
         orders=_nullable(_ref("Orders")), conversations=_list(_ref("Conversation")),
     ),
 }  # fmt: skip
+
+
+_N: dict[str, Any] = {"type": ["number", "null"]}
+_FIGURES = (
+    "wait_median", "wait_p90", "assign_median", "assign_p90", "abandonment_rate",
+    "handle_median", "handle_mean", "csat", "response_rate", "resolution_rate", "sale_rate",
+    "transfers_per_chat", "left_reply_median", "chats_per_agent_hour",
+    "enquiries_per_agent_hour",
+)  # fmt: skip
+_COUNTS = (
+    "conversations", "assigned", "abandoned", "left", "closed", "answered", "rated", "good",
+    "resolved", "reopened", "sales", "transfers", "left_answered",
+)  # fmt: skip
+_FIGURE_PROPS: dict[str, Any] = {
+    **{name: _N for name in _FIGURES},
+    **{name: _I for name in _COUNTS},
+    "agent_hours": {"type": "number"},
+}
+_STATUS = {"enum": ["green", "amber", "red", "none"]}
+_PERIOD: dict[str, Any] = {"from": _S | {"format": "date"}, "to": _S | {"format": "date"}}
+SCHEMAS.update({
+    "Figures": _obj(**_FIGURE_PROPS, status=_obj(wait_median=_STATUS, csat=_STATUS,
+                                                 resolution_rate=_STATUS)),
+    "Targets": _obj(wait_seconds=_I | {"minimum": 1}, csat_percent=_I | {"maximum": 100},
+                    resolution_percent=_I | {"maximum": 100},
+                    timezone=_S | {"description": "IANA time zone, e.g. Asia/Shanghai"}),
+    "Report": _obj(
+        site=_S, timezone=_S, department=_nullable(_S), demo_data=_B, now=_I,
+        targets=_ref("Targets"), summary=_ref("Figures"),
+        **_PERIOD,
+        days=_list(_obj(day=_S, **_FIGURE_PROPS)),
+        hours=_list(_obj(hour=_I, **_FIGURE_PROPS)),
+        waits=_list(_obj(from_seconds=_I, to_seconds=_nullable(_I), first_reply=_I,
+                         assignment=_I)),
+        agents=_list(_obj(agent=_S, name=_S, **_FIGURE_PROPS)),
+        departments=_list(_obj(department=_S, **_FIGURE_PROPS)),
+    ),
+})  # fmt: skip
 
 
 def _body(schema: dict[str, Any]) -> dict[str, Any]:
@@ -226,6 +273,41 @@ _OPS: dict[tuple[str, str], tuple[str, str, Any, Any, str]] = {
         "Messages left while nobody could answer, oldest first: the caller's departments "
         "(supervisors, admins: all); ?limit= 1-100", "inbox", None,
         _obj(messages=_list(_ref("LeftMessage"))), "200"),
+    ("get", "/api/v1/search"): (
+        "Search conversations, newest first, among the site's newest 300: ?q= (2-100 chars) "
+        "in the customer id, name, email, order numbers, tags and message text; ?limit= 1-50. "
+        "Only those the caller may open", "search", None,
+        _obj(results=_list(_ref("SearchResult")), scanned=_I), "200"),
+    ("get", "/api/v1/queue"): (
+        "Who waits in the caller's departments (supervisors, admins: all), in serving order",
+        "search", None,
+        _obj(departments=_list(_obj(department=_S, waiting=_list(_ref("Waiting")))), now=_I),
+        "200"),
+    ("get", "/api/v1/conversations/{conversation_id}/tags"): (
+        "Its tags, and the site's most used ones", "search", None, _ref("Tags"), "200"),
+    ("put", "/api/v1/conversations/{conversation_id}/tags"): (
+        "Replace its tags (at most 10; 1-32 letters, digits, _ or -; stored lowercase)",
+        "search", _obj(["tags"], tags=_list(_S)), _ref("Tags"), "200"),
+    ("get", "/api/v1/conversations/{conversation_id}/reply-previews"): (
+        "The caller's quick replies filled for it (preview null: missing variables)",
+        "search", None,
+        _obj(previews=_list(_obj(id=_S, preview=_nullable(_S), missing=_list(_S)))), "200"),
+    ("get", "/api/v1/reports"): (
+        "Service report of the caller's site (supervisor, admin): ?from=, ?to= local dates "
+        "(YYYY-MM-DD, default the last 7 days), ?department=, ?tz= (IANA zone; default the "
+        "site's). Figures as defined in docs/reports.md", "reports", None, _ref("Report"),
+        "200"),
+    ("get", "/api/v1/reports/{table}.csv"): (
+        "One table of the report as CSV (table: summary, days, hours, waits, agents, "
+        "departments; same parameters)", "reports", None, {"type": "string"}, "200"),
+    ("get", "/api/v1/reports/live"): (
+        "Today's and the last 7 days' KPIs against the targets (supervisor, admin)", "reports",
+        None, _obj(today=_ref("Figures"), last_7_days=_ref("Figures"),
+                   targets=_ref("Targets"), timezone=_S, now=_I), "200"),
+    ("get", "/api/v1/reports/targets"): ("The site's service targets and report time zone",
+                                         "reports", None, _ref("Targets"), "200"),
+    ("put", "/api/v1/reports/targets"): ("Set targets and time zone (admin)", "reports",
+                                         _ref("Targets"), _ref("Targets"), "200"),
     ("post", "/api/v1/inbox/{conversation_id}/take"): (
         "Take a left message as one of your chats (409 no_room: no free slot; 409 "
         "not_available: offline or not connected; 404: taken or closed)", "inbox", None,

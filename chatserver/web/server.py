@@ -16,9 +16,10 @@ from types import FrameType
 import uvicorn
 from uvicorn._subprocess import get_subprocess
 
-from chatserver.config import Settings
+from chatserver.config import Settings, host_port
 from chatserver.core.frames import MAX_FRAME_BYTES, CloseCode
 from chatserver.gateway import process
+from chatserver.reports import metrics
 from chatserver.web.protocol import ServerConfig
 
 log = logging.getLogger(__name__)
@@ -63,6 +64,15 @@ def redis_for(settings: Settings) -> Iterator[Settings]:
     finally:
         url_file.unlink(missing_ok=True)
         embedded.stop()
+
+
+def owns_embedded_redis(settings: Settings) -> bool:
+    """Whether this process started the embedded Redis of `settings` (and stops it on exit);
+    False for an external Redis and for another chatserver process's embedded one."""
+    try:
+        return int((settings.data_path / URL_FILE).read_text().split()[1]) == os.getpid()
+    except (OSError, ValueError, IndexError):
+        return False
 
 
 def _running_url(url_file: Path) -> str:
@@ -112,13 +122,17 @@ def serve(settings: Settings) -> None:
         access_log=settings.log_level == "debug",
         timeout_graceful_shutdown=5,
     )
-    if settings.workers == 1:
-        # uvicorn re-raises the SIGTERM it handled once it has shut down; turn that into a
-        # normal exit so that callers' clean-up (the embedded Redis) still runs.
-        signal.signal(signal.SIGTERM, _exit_quietly)
-        GracefulServer(uv_config).run()
-    else:
-        _run_workers(uv_config, settings.workers)
+    address = host_port(settings.metrics_address) if settings.metrics_address else None
+    with metrics.exposed(settings.workers, address):
+        if settings.workers == 1:
+            # uvicorn re-raises the SIGTERM or SIGINT (Ctrl-C) it handled once it has shut
+            # down; turn that into a normal exit (code 0, no "Aborted!") so that callers'
+            # clean-up (the embedded Redis) still runs.
+            signal.signal(signal.SIGTERM, _exit_quietly)
+            signal.signal(signal.SIGINT, _exit_quietly)
+            GracefulServer(uv_config).run()
+        else:
+            _run_workers(uv_config, settings.workers)
 
 
 def _trusted_proxies(settings: Settings) -> str:

@@ -1,5 +1,5 @@
 -- agent_set.lua: an agent's chosen status or capacity changes.
--- KEYS: site keys (1-15)
+-- KEYS: site keys (1-NK)
 -- ARGV: 1 login, 2 now ms, 3 'status' | 'capacity', 4 the new value (validated by the caller)
 -- Returns {'ok', previous value}
 -- Invariant: the available set stays true to status, connection, load and capacity. Lowering
@@ -16,5 +16,5 @@ else
   redis.call('HSET', K_CAP, login, value)
   publish({t = 'agent', agent = login, capacity = tonumber(value)})
 end
-avail_refresh(login)
+avail_refresh(login, now)
 return {'ok', previous}

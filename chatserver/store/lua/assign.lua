@@ -1,11 +1,13 @@
 -- assign.lua: give the conversation at the head of a department's queue to an agent.
--- KEYS: site keys (1-15), 16 queue:DEPT, 17 conv:ID
--- ARGV: 1 conversation id (the head the caller saw), 2 now ms
+-- KEYS: site keys (1-NK), NK+1 queue:DEPT, NK+2 conv:ID, NK+3 kpi day of now
+-- ARGV: 1 conversation id (the head the caller saw), 2 now ms, 3 ms the kpi day is kept
 -- Returns {'assigned', login} | {'none'} (nobody has room) | {'stale'} (no longer the head).
 -- Invariants: the agent chosen is online, connected and below capacity, and serves the
--- department; the conversation leaves the queue exactly once; only the head is ever taken.
-local k_queue, k_conv = KEYS[16], KEYS[17]
+-- department; the conversation leaves the queue exactly once; only the head is ever taken;
+-- the assignment (and a first one's wait) is counted in the same step.
+local k_queue, k_conv, k_kpi = KEYS[NK + 1], KEYS[NK + 2], KEYS[NK + 3]
 local conv, now = ARGV[1], ARGV[2]
+KPI_KEEP = tonumber(ARGV[3])
 local head = redis.call('ZRANGE', k_queue, 0, 0)[1]
 if head ~= conv then return {'stale'} end
 if redis.call('HGET', k_conv, 'state') ~= 'queued' then
@@ -36,6 +38,6 @@ if not chosen then return {'none'} end
 
 redis.call('ZREM', k_queue, conv)
 redis.call('ZREM', K_LEFT, conv)
-give(k_conv, conv, chosen, now)
+give(k_conv, conv, chosen, now, k_kpi)
 publish({t = 'assigned', conv = conv, agent = chosen, dept = dept})
 return {'assigned', chosen}

@@ -1,5 +1,5 @@
 -- presence.lua: an agent's connections come and go.
--- KEYS: site keys (1-15)
+-- KEYS: site keys (1-NK)
 -- ARGV: 1 'touch' | 'drop', 2 now ms, 3 deadline ms (touch: heartbeat expiry; drop: end of the
 --       grace period), then pairs of (login, connection id)
 -- Returns the logins whose availability may have grown (to serve their queues).
@@ -13,7 +13,7 @@ for i = 4, #ARGV, 2 do
     if redis.call('ZADD', K_PRESENCE, deadline, member) == 1 then
       if redis.call('HINCRBY', K_PCOUNT, login, 1) == 1 then
         redis.call('ZREM', K_GRACE, login)
-        avail_refresh(login)
+        avail_refresh(login, now)
         woke[#woke + 1] = login
       end
     end
@@ -21,7 +21,7 @@ for i = 4, #ARGV, 2 do
     if redis.call('HINCRBY', K_PCOUNT, login, -1) <= 0 then
       redis.call('HDEL', K_PCOUNT, login)
       redis.call('ZADD', K_GRACE, 'NX', deadline, login)
-      avail_refresh(login)
+      avail_refresh(login, now)
     end
   end
 end
