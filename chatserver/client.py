@@ -23,6 +23,10 @@ from chatserver.core import frames
 
 Frame = dict[str, Any]
 Predicate = Callable[[Frame], bool]
+# How the outbox is resent (docs/protocol.md section 16): within the server's default burst of
+# 60 frames, then at half its sustained 20 frames a second.
+RESEND_BURST = 30
+RESEND_PER_SECOND = 10.0
 
 
 class ClientClosed(Exception):
@@ -218,8 +222,7 @@ class ResumingClient:
         for conv_id, log in self.logs.items():
             await client.send({"type": "resume", "conversation_id": conv_id,
                                "epoch": log.epoch, "after": log.last_id})  # fmt: skip
-        for frame in list(self.outbox.values()):
-            await client.send(frame)
+        self._later(self._resend(list(self.outbox), 0))  # paced, after the resumes
 
     async def _run(self) -> None:
         attempt = 0
@@ -275,13 +278,18 @@ class ResumingClient:
         task.add_done_callback(self._jobs.discard)
 
     async def _resend(self, client_msg_ids: list[str], delay: float) -> None:
+        """Resend these outbox messages, in order, paced as docs/protocol.md section 16 says:
+        RESEND_BURST at once, then RESEND_PER_SECOND (half the server's default rate)."""
         await asyncio.sleep(delay * (0.5 + random.random()))  # jittered retry delay
-        if self.client is not None:
-            with contextlib.suppress(Exception):
-                for cmid in client_msg_ids:
-                    frame = self.outbox.get(cmid)
-                    if frame is not None:
-                        await self.client.send(frame)
+        client = self.client
+        with contextlib.suppress(Exception):
+            for i, cmid in enumerate(client_msg_ids):
+                frame = self.outbox.get(cmid)
+                if frame is None or client is None or self.client is not client:
+                    continue  # acked meanwhile, or a new connection resends it itself
+                if i >= RESEND_BURST:
+                    await asyncio.sleep(1 / RESEND_PER_SECOND)  # a pace, not a wait
+                await client.send(frame)
 
     async def send_message(self, conversation_id: str, text: str) -> str:
         """Queue a message in the outbox and send it; returns its client message id."""

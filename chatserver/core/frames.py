@@ -40,6 +40,7 @@ class ErrorCode(StrEnum):
     RATE_LIMITED = "rate_limited"
     TOO_MANY_CONVERSATIONS = "too_many_conversations"  # new ones per visitor/address per hour
     CONVERSATION_FULL = "conversation_full"  # the conversation holds its most messages
+    ALREADY_RATED = "already_rated"  # a conversation is rated once: the first rating stays
     # Storage unreachable: the frame may or may not have taken effect; resend it (messages
     # with the same client_msg_id are deduplicated).
     UNAVAILABLE = "unavailable"

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from chatserver.core import frames
+from chatserver.core import frames, outgoing
 from chatserver.core.frames import CloseCode, ErrorCode, Frame, ProtocolError
 from chatserver.core.model import (
     Agent,
@@ -21,8 +21,9 @@ from chatserver.core.model import (
     ValidationError,
     check_outcome,
 )
+from chatserver.core.site_events import ENDED, Kind, SiteEvent
 from chatserver.gateway.connection import Closing, Connection, FrameHandler
-from chatserver.store import keys, sessions
+from chatserver.store import sessions
 from chatserver.store.customers import Customers
 
 # The console's pages keep the session token in this HttpOnly cookie (chatserver.web.console).
@@ -73,7 +74,7 @@ class AgentConnection(Connection):
             raise ProtocolError(ErrorCode.BAD_TOKEN, "session token is invalid or expired")
         self.session, agent = found
         self.agent, self.site_key = agent, agent.site
-        await self.gateway.bus.subscribe(keys.site_channel(agent.site), self.on_site_event)
+        await self.gateway.sites.join(self, agent.site, agent.login)
         # Checked again once subscribed: a revocation in between sent its event too early.
         if not await self.session_valid():
             raise ProtocolError(ErrorCode.BAD_TOKEN, "session token is invalid or expired")
@@ -123,13 +124,11 @@ class AgentConnection(Connection):
         state = await self.hub.agents.state(self.agent)
         chats = [await self.hub.conversations.get(self.agent.site, c) for c in state.chats]
         live = state.agent
-        self.send({
-            "type": "welcome", "role": "agent",
-            "agent": {"id": live.login, "name": live.name, "role": live.role.value,
-                      "departments": list(live.departments), "capacity": live.capacity,
-                      "max_capacity": live.max_capacity, "status": state.status.value},
-            "conversations": [await self.gateway.summary(c, self.role) for c in chats if c],
-        })  # fmt: skip
+        profile = {"id": live.login, "name": live.name, "role": live.role.value,
+                   "departments": list(live.departments), "capacity": live.capacity,
+                   "max_capacity": live.max_capacity, "status": state.status.value}  # fmt: skip
+        summaries = [await self.gateway.summary(c, self.role) for c in chats if c]
+        self.send(outgoing.agent_welcome(profile, summaries))
 
     async def on_close(self, frame: Frame) -> None:
         conv = await self.conversation_for(frame["conversation_id"])
@@ -190,27 +189,12 @@ class AgentConnection(Connection):
 
     async def on_note(self, frame: Frame) -> None:
         """An internal note: in the transcript for agents, never sent to the shopper."""
-        conv = await self.conversation_for(frame["conversation_id"])
-        cmid, sender = frame["client_msg_id"], self.sender()
-        dedupe = f"note|{sender['id']}|{cmid}"
-        if conv.open:
-            entry = {"kind": "note", "internal": True, "text": frame["text"], "from": sender,
-                     "cmid": cmid}  # fmt: skip
-            entry_id, new = await self.hub.transcripts.append(conv.id, entry, dedupe)
-        else:  # a resend of a note stored before the close still gets its ack
-            stored = await self.hub.transcripts.stored_id(conv.id, dedupe)
-            if stored is None:
-                raise ProtocolError(ErrorCode.CONVERSATION_CLOSED, "the conversation is closed")
-            entry_id, new = stored, False
-        ts = frames.stream_id_key(entry_id)[0]
-        self.send({"type": "ack", "conversation_id": conv.id, "client_msg_id": cmid,
-                   "id": entry_id, "ts": ts, "duplicate": not new})  # fmt: skip
+        await self.store_text(frame, note=True)
 
     async def _send_agent_state(self) -> None:
         assert self.agent is not None
         state = await self.hub.agents.state(self.agent)
-        self.send({"type": "agent", "status": state.status.value, "load": state.load,
-                   "capacity": state.agent.capacity})  # fmt: skip
+        self.send(outgoing.agent_state(state.status.value, state.load, state.agent.capacity))
 
     async def conversation_for(self, conversation_id: str) -> Conversation:
         assert self.agent is not None
@@ -226,19 +210,21 @@ class AgentConnection(Connection):
         assert self.agent is not None
         return {"role": "agent", "id": self.agent.login, "name": self.agent.name}
 
-    def on_site_event(self, channel: str, event: dict[str, Any]) -> None:
+    async def on_site_event(self, event: SiteEvent) -> None:
+        """Handled one at a time in arrival order (Connection.push_event): the `conversation`
+        frames of an agent's chats come in the order their events happened."""
         assert self.agent is not None
-        me, kind, conv_id = self.agent.login, event.get("t"), str(event.get("conv", ""))
-        if kind in ("assigned", "transferred") and event.get("agent") == me:
-            self.gateway.spawn(self._take(conv_id))
-        elif kind in ("transferred", "requeued") and event.get("from") == me:
-            self.gateway.spawn(self._let_go(conv_id))
-        elif kind in ("closed", "abandoned") and conv_id in self.views:
-            self.gateway.spawn(self._update(conv_id))
-        elif kind == "agent" and event.get("agent") == me:
-            self.gateway.spawn(self._send_agent_state())
-        elif kind == "revoked" and event.get("agent") == me:
-            self.gateway.spawn(self._check_session())
+        me, kind, conv_id = self.agent.login, event.kind, event.conv
+        if kind in (Kind.ASSIGNED, Kind.TRANSFERRED) and event.agent == me:
+            await self._take(conv_id)
+        elif kind in (Kind.TRANSFERRED, Kind.REQUEUED) and event.from_agent == me:
+            await self._let_go(conv_id)
+        elif kind in ENDED and conv_id in self.views:
+            await self._update(conv_id)
+        elif kind is Kind.AGENT and event.agent == me:
+            await self._send_agent_state()
+        elif kind is Kind.REVOKED and event.agent == me:
+            await self._check_session()
 
     async def resync(self) -> None:
         """After a bus outage: start on chats assigned meanwhile, update the others."""
@@ -252,11 +238,13 @@ class AgentConnection(Connection):
 
     async def _take(self, conversation_id: str) -> None:
         conv = await self._update(conversation_id)
-        if conv is not None and conv.customer:  # the customer's history, for the next agent
+        if conv is None:
+            return
+        if conv.customer:  # the customer's history, for the next agent
             await self.customers.link_conversation(
                 conv.site, conv.customer, conv.id, conv.created_ms
             )
-        await self.watch(conversation_id, "0-0")
+        await self.watch(conversation_id, "0-0", conv.epoch)
 
     async def _let_go(self, conversation_id: str) -> None:
         self.unwatch(conversation_id)

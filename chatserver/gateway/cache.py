@@ -10,15 +10,18 @@ MAX_AGE (a safety net, not the mechanism).
 from __future__ import annotations
 
 import time
+from collections.abc import Awaitable, Callable
 from typing import Any
 
+from chatserver.core import site_events
 from chatserver.core.model import Conversation
-from chatserver.gateway.bus import Bus
 from chatserver.store import keys
+from chatserver.store.bus import Bus
 from chatserver.store.conversations import Conversations
 
 MAX_AGE = 30.0
 MAX_ENTRIES = 50_000
+AVAILABILITY_SECONDS = 1.0
 
 
 class ConversationCache:
@@ -50,7 +53,38 @@ class ConversationCache:
         self._sites.add(site)
         await self._bus.subscribe(keys.site_channel(site), self._on_site_event)
 
-    def _on_site_event(self, channel: str, event: dict[str, Any]) -> None:
-        conversation_id = event.get("conv")
-        if conversation_id is not None:
+    def _on_site_event(self, channel: str, payload: dict[str, Any]) -> None:
+        conversation_id = site_events.parse(payload).conv
+        if conversation_id:
             self._entries.pop(conversation_id, None)
+
+
+class AvailabilityCache:
+    """Which departments of a site have an agent online, as every shopper's `welcome` says:
+    computed from all the site's agents, so kept a second per site (a reconnect storm of
+    10,000 shoppers costs a few computations, not 10,000), and dropped when an agent's status
+    or capacity changes."""
+
+    def __init__(self, bus: Bus) -> None:
+        self._bus = bus
+        self._entries: dict[str, tuple[dict[str, bool], float]] = {}
+        self._sites: set[str] = set()
+        bus.on_state(lambda up: self._entries.clear())
+
+    async def get(
+        self, site: str, compute: Callable[[], Awaitable[dict[str, bool]]]
+    ) -> dict[str, bool]:
+        hit = self._entries.get(site)
+        if hit is not None and hit[1] > time.monotonic():
+            return hit[0]
+        if site not in self._sites:
+            self._sites.add(site)
+            await self._bus.subscribe(keys.site_channel(site), self._on_site_event)
+        value = await compute()
+        if self._bus.up:
+            self._entries[site] = (value, time.monotonic() + AVAILABILITY_SECONDS)
+        return value
+
+    def _on_site_event(self, channel: str, payload: dict[str, Any]) -> None:
+        if site_events.parse(payload).kind in (site_events.Kind.AGENT, site_events.Kind.REQUEUED):
+            self._entries.pop(keys.site_of_channel(channel), None)

@@ -16,13 +16,15 @@ import uuid
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from redis.exceptions import RedisError
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
-from chatserver.core import frames
+from chatserver.core import frames, outgoing
 from chatserver.core.frames import CloseCode, ErrorCode, Frame, ProtocolError
 from chatserver.core.model import Conversation
+from chatserver.core.site_events import SiteEvent
+from chatserver.reports import metrics
 from chatserver.store import keys
+from chatserver.store.clients import StorageError
 from chatserver.store.transcripts import Refused
 
 if TYPE_CHECKING:
@@ -31,6 +33,9 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 HELLO_TIMEOUT = 10.0
+# A client whose frame waited on the server (a Redis outage) kept sending meanwhile: that much
+# sending is credited to its bucket, up to this many seconds of its rate, on top of the burst.
+MAX_CREDIT_SECONDS = 60.0
 _REFUSALS = {
     "rate": (ErrorCode.RATE_LIMITED, "too many messages: slow down, then resend"),
     "full": (ErrorCode.CONVERSATION_FULL, "this conversation holds its most messages"),
@@ -51,9 +56,10 @@ class Closing(Exception):
 class View:
     """A conversation this socket follows: everything after `last_id`, once, in order."""
 
-    def __init__(self, conversation_id: str, last_id: str) -> None:
+    def __init__(self, conversation_id: str, last_id: str, epoch: int) -> None:
         self.conversation_id = conversation_id
         self.last_id = last_id
+        self.epoch = epoch  # of the entries this socket was sent
         self.syncing = True
         self.buffer: list[tuple[str, dict[str, Any]]] = []
         self.lock = asyncio.Lock()  # one catch-up at a time (resume, follow, bus back)
@@ -82,6 +88,8 @@ class Connection:
         self._refill_at = time.monotonic()
         self._strikes = 0.0
         self._closing: Closing | None = None
+        self._events: asyncio.Queue[SiteEvent] = asyncio.Queue()
+        self._event_task: asyncio.Task[None] | None = None  # started by the first event
         self.authenticated = False
 
     # --- lifecycle --------------------------------------------------------------------------
@@ -105,7 +113,7 @@ class Connection:
     async def _run(self) -> None:
         try:
             refusal = await self.refuse_reason()
-        except (RedisError, OSError):
+        except (StorageError, OSError):
             await self.ws.accept()
             await self._close(CloseCode.TRY_AGAIN_LATER, "storage unavailable")
             return
@@ -135,12 +143,13 @@ class Connection:
             self.gateway.connections.discard(self)
             for view in list(self.views.values()):
                 self.unwatch(view.conversation_id)
-            if self.site_key:
-                self.gateway.bus.unsubscribe(keys.site_channel(self.site_key), self.on_site_event)
-            writer.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await writer
-            with contextlib.suppress(RedisError, OSError):
+            self.gateway.sites.leave(self, self.site_key)
+            for task in (self._event_task, writer):
+                if task is not None:
+                    task.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await task
+            with contextlib.suppress(StorageError, OSError):
                 await self.on_closed()
 
     async def refuse_reason(self) -> str:
@@ -172,6 +181,13 @@ class Connection:
         if not self._take_token():
             self.send(frames.error(ErrorCode.RATE_LIMITED, "too many frames: slow down"))
             return
+        started = time.monotonic()
+        try:
+            await self._handle_frame(raw, first)
+        finally:
+            self._credit(time.monotonic() - started)
+
+    async def _handle_frame(self, raw: str | bytes, first: bool) -> None:
         ref: str | None = None
         conversation: str | None = None
         try:
@@ -190,7 +206,7 @@ class Connection:
         except Refused as exc:
             code, text = _REFUSALS[exc.reason]
             self.send(frames.error(code, text, ref, conversation))
-        except (RedisError, OSError, TimeoutError) as exc:
+        except (StorageError, OSError, TimeoutError) as exc:
             log.warning("storage unavailable: %s", exc)
             self.send(
                 frames.error(ErrorCode.UNAVAILABLE, "storage unavailable, retry", ref, conversation)
@@ -202,7 +218,8 @@ class Connection:
         settings = self.gateway.settings
         now = time.monotonic()
         elapsed = now - self._refill_at
-        self._tokens = min(settings.rate_burst, self._tokens + elapsed * settings.rate_per_second)
+        refilled = min(settings.rate_burst, self._tokens + elapsed * settings.rate_per_second)
+        self._tokens = max(self._tokens, refilled)  # a credit above the burst is kept
         # Dropped frames are forgiven at the same rate: only a client that keeps sending well
         # above its rate (not one that bursts now and then) is closed as a flood.
         self._strikes = max(0.0, self._strikes - elapsed * settings.rate_per_second)
@@ -215,11 +232,42 @@ class Connection:
             raise Closing(CloseCode.POLICY_VIOLATION, "flood")
         return False
 
+    def _credit(self, seconds: float) -> None:
+        """The server kept the client waiting `seconds` on one frame: what it sent meanwhile
+        (at up to its rate) is not a flood when the server reads it all at once afterwards."""
+        rate = self.gateway.settings.rate_per_second
+        cap = self.gateway.settings.rate_burst + MAX_CREDIT_SECONDS * rate
+        self._tokens = min(cap, self._tokens + seconds * rate)
+        self._strikes = max(0.0, self._strikes - seconds * rate)
+
+    # --- events of the site -------------------------------------------------------------------
+    def push_event(self, event: SiteEvent) -> None:
+        """A routing event for this socket (from the process's SiteRouter): handled after the
+        ones before it, so the frames it causes never overtake theirs."""
+        if self._closing is None:
+            self._events.put_nowait(event)
+            if self._event_task is None:  # most sockets never get one: no idle task for them
+                self._event_task = asyncio.create_task(self._event_loop(), name=f"ev-{self.id}")
+
+    async def _event_loop(self) -> None:
+        while True:
+            event = await self._events.get()
+            try:
+                await self.on_site_event(event)
+            except (StorageError, OSError, TimeoutError) as exc:
+                log.warning("event %s for %s not handled: %s", event.kind, self.id, exc)
+            except Exception:
+                log.exception("event %s for %s failed", event.kind, self.id)
+
+    async def on_site_event(self, event: SiteEvent) -> None:
+        """A routing event that concerns this socket (subclasses react)."""
+
     # --- sending ----------------------------------------------------------------------------
     def send(self, frame: dict[str, Any]) -> None:
         """Queue a frame; a full queue means the client stopped reading: close it (1013)."""
         if self._closing is not None:
             return
+        metrics.frame_out(self.role, frame)
         try:
             self._queue.put_nowait(frames.encode(frame, self.binary))
         except asyncio.QueueFull:
@@ -248,6 +296,7 @@ class Connection:
                 return
 
     async def _close(self, code: CloseCode, reason: str) -> None:
+        metrics.closed(self.role, code)
         if self.ws.application_state == WebSocketState.CONNECTED:
             with contextlib.suppress(RuntimeError, OSError, WebSocketDisconnect):
                 await self.ws.close(code=code, reason=reason)
@@ -269,19 +318,21 @@ class Connection:
         """The frame as this socket's user sees it."""
         return frame
 
-    async def watch(self, conversation_id: str, after: str) -> None:
-        """Follow a conversation from stream id `after`: subscribe, catch up, then live."""
+    async def watch(self, conversation_id: str, after: str, epoch: int) -> None:
+        """Follow a conversation from stream id `after` of `epoch`: subscribe, catch up, then
+        live."""
         view = self.views.get(conversation_id)
         if view is None:
-            view = View(conversation_id, after)
+            view = View(conversation_id, after, epoch)
             self.views[conversation_id] = view
+            self.gateway.sites.follow(self, conversation_id)
             await self.gateway.bus.subscribe(
                 keys.conversation_channel(conversation_id), self.on_conversation_event
             )
             await self.catch_up(view)
             return
         async with view.lock:  # a catch-up in flight finishes first, then this one starts over
-            view.last_id, view.syncing, view.buffer = after, True, []
+            view.last_id, view.epoch, view.syncing, view.buffer = after, epoch, True, []
             await self._catch_up(view)
 
     async def catch_up(self, view: View) -> None:
@@ -291,6 +342,10 @@ class Connection:
     async def _catch_up(self, view: View) -> None:
         view.syncing = True
         try:
+            if view.last_id != "0-0" and await self.hub.transcripts.lost_tail(
+                view.conversation_id, view.last_id
+            ):
+                await self._lost_tail(view)
             while True:
                 entries = await self.hub.transcripts.read(view.conversation_id, view.last_id)
                 for entry in entries:
@@ -302,24 +357,41 @@ class Connection:
         for entry_id, data in view.buffer:
             self._deliver(view, entry_id, data)
         view.buffer = []
-        self.send({"type": "synced", "conversation_id": view.conversation_id,
-                   "last_id": view.last_id})  # fmt: skip
+        self.send(outgoing.synced(view.conversation_id, view.last_id))
+
+    async def _lost_tail(self, view: View) -> None:
+        """Entries this socket was sent are gone (Redis restarted without them): a new epoch,
+        `reset`, and the whole transcript again, as a resuming client gets (section 9.3)."""
+        conv_id = view.conversation_id
+        epoch = await self.hub.conversations.bump_epoch_from(self.site_key, conv_id, view.epoch)
+        self.send(outgoing.reset(conv_id, epoch, "history_lost"))
+        view.last_id, view.epoch = "0-0", epoch
 
     def unwatch(self, conversation_id: str) -> None:
         if self.views.pop(conversation_id, None) is not None:
+            if not self.knows(conversation_id):
+                self.gateway.sites.unfollow(self, conversation_id)
             self.gateway.bus.unsubscribe(
                 keys.conversation_channel(conversation_id), self.on_conversation_event
             )
 
+    def queued_conversations(self) -> list[Conversation]:
+        """The queued conversations this socket holds a place for (a shopper's)."""
+        return []
+
+    def knows(self, conversation_id: str) -> bool:
+        """Whether this socket keeps hearing a conversation's routing events when it no longer
+        follows its transcript (a shopper's own conversations)."""
+        return False
+
     def on_conversation_event(self, channel: str, payload: dict[str, Any]) -> None:
-        conversation_id = channel.split("{c:", 1)[1].split("}", 1)[0]
-        view = self.views.get(conversation_id)
+        view = self.views.get(keys.conversation_of_channel(channel))
         if view is None:
             return
         entry = payload.get("e", {})
         entry_id = payload.get("id")
         if entry_id is None:
-            self.on_ephemeral(conversation_id, entry)
+            self.on_ephemeral(view.conversation_id, entry)
         elif view.syncing:
             view.buffer.append((entry_id, entry))
         else:
@@ -338,13 +410,10 @@ class Connection:
         frame = {k: v for k, v in event.items() if k != "from_conn"}
         self.send({**frame, "conversation_id": conversation_id})
 
-    def on_site_event(self, channel: str, event: dict[str, Any]) -> None:
-        """Routing events of the site (assigned, closed, queue...): subclasses react."""
-
     def on_bus_state(self, up: bool) -> None:
         """Redis lost or back: tell the client; once back, catch every view up from its last id
         and bring the routing state (assignments, queue places) up to date."""
-        self.send({"type": "service", "state": "ok" if up else "reconnecting"})
+        self.send(outgoing.service(up))
         for view in list(self.views.values()):
             if up:
                 self.gateway.spawn(self.catch_up(view))
@@ -358,14 +427,12 @@ class Connection:
 
     # --- shared frame handlers ----------------------------------------------------------
     async def on_ping(self, frame: Frame) -> None:
-        self.send({"type": "pong"})
+        self.send(outgoing.pong())
 
     async def on_typing(self, frame: Frame) -> None:
         conv = await self.conversation_for(frame["conversation_id"])
-        await self.hub.transcripts.publish(
-            conv.id, {"type": "typing", "role": self.role, "typing": frame["typing"],
-                      "from_conn": self.id},
-        )  # fmt: skip
+        event = {**outgoing.typing(self.role, frame["typing"]), "from_conn": self.id}
+        await self.hub.transcripts.publish(conv.id, event)
 
     async def on_read(self, frame: Frame) -> None:
         conv = await self.conversation_for(frame["conversation_id"])
@@ -373,9 +440,8 @@ class Connection:
         if not frames.is_stream_id(up_to):
             raise ProtocolError(ErrorCode.INVALID_FIELD, "field 'up_to' must be a message id")
         await self.hub.conversations.set_fields(conv.site, conv.id, **{f"read_{self.role}": up_to})
-        await self.hub.transcripts.publish(
-            conv.id, {"type": "read", "role": self.role, "up_to": up_to, "from_conn": self.id}
-        )
+        event = {**outgoing.read(self.role, up_to), "from_conn": self.id}
+        await self.hub.transcripts.publish(conv.id, event)
 
     async def on_resume(self, frame: Frame) -> None:
         """Continue a conversation from {epoch, after}; if that history is gone, say so
@@ -394,27 +460,28 @@ class Connection:
             if await self.hub.transcripts.lost_tail(conv.id, after):
                 # The client saw entries past the stream's end: Redis lost them (a restart
                 # with appendfsync everysec). A new epoch tells every client of it.
-                epoch = await self.hub.conversations.bump_epoch(conv.site, conv.id)
+                epoch = await self.hub.conversations.bump_epoch_from(conv.site, conv.id, conv.epoch)
         if reason:
-            self.send({"type": "reset", "conversation_id": conv.id, "epoch": epoch,
-                       "reason": reason})  # fmt: skip
+            self.send(outgoing.reset(conv.id, epoch, reason))
             after = "0-0"
         self.send(await self.gateway.summary(conv, self.role, epoch))
-        await self.watch(conv.id, after)
+        await self.watch(conv.id, after, epoch)
 
     async def on_message(self, frame: Frame) -> None:
+        await self.store_text(frame, note=False)
+
+    async def store_text(self, frame: Frame, note: bool) -> None:
+        """Store a message or a note once (deduplicated by client message id) and ack it."""
         conv = await self.conversation_for(frame["conversation_id"])
-        cmid = frame["client_msg_id"]
+        cmid, sender = frame["client_msg_id"], self.sender()
         if conv.open:
-            entry_id, new = await self.hub.post(conv, self.sender(), cmid, frame["text"])
+            entry_id, new = await self.hub.post(conv, sender, cmid, frame["text"], note)
         else:  # a retry of a message stored before the close still gets its ack
-            stored = await self.hub.stored_id(conv, self.sender(), cmid)
+            stored = await self.hub.stored_id(conv, sender, cmid, note)
             if stored is None:
                 raise ProtocolError(ErrorCode.CONVERSATION_CLOSED, "the conversation is closed")
             entry_id, new = stored, False
-        ts = frames.stream_id_key(entry_id)[0]
-        self.send({"type": "ack", "conversation_id": conv.id, "client_msg_id": cmid,
-                   "id": entry_id, "ts": ts, "duplicate": not new})  # fmt: skip
+        self.send(outgoing.ack(conv.id, cmid, entry_id, new))
 
     def sender(self) -> dict[str, str]:
         raise NotImplementedError

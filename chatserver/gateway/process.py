@@ -11,17 +11,17 @@ from collections.abc import Coroutine, Mapping
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlparse
 
-from redis.asyncio import Redis
-from redis.exceptions import RedisError
-
 from chatserver.config import Settings
+from chatserver.core import outgoing
 from chatserver.core.frames import CloseCode
 from chatserver.core.model import Conversation, Site
-from chatserver.gateway.bus import Bus
-from chatserver.gateway.cache import ConversationCache
+from chatserver.gateway.cache import AvailabilityCache, ConversationCache
 from chatserver.gateway.queues import QueueWatch
+from chatserver.gateway.site_router import SiteRouter
 from chatserver.hub import Hub
 from chatserver.store import sessions, sites
+from chatserver.store.bus import Bus
+from chatserver.store.clients import Redis, StorageError
 
 if TYPE_CHECKING:
     from chatserver.gateway.agent import AgentConnection
@@ -38,8 +38,10 @@ class Gateway:
         self.hub = hub
         self.settings = settings
         self.bus = Bus(bus_redis)
+        self.sites = SiteRouter(self.bus)
         self.queues = QueueWatch(hub.conversations, self.bus)
         self.conversations = ConversationCache(hub.conversations, self.bus)
+        self.availability = AvailabilityCache(self.bus)
         self.connections: set[Connection] = set()
         self.agent_connections: set[AgentConnection] = set()
         self.secret = b""
@@ -105,21 +107,8 @@ class Gateway:
     async def summary(
         self, conv: Conversation, role: str, epoch: int | None = None
     ) -> dict[str, Any]:
-        agent = None
-        if conv.agent:
-            agent = {"name": await self.hub.agent_name(conv.agent)}
-            if role == "agent":
-                agent["id"] = conv.agent
-        frame: dict[str, Any] = {
-            "type": "conversation", "conversation_id": conv.id, "state": conv.state.value,
-            "department": conv.department, "epoch": epoch or conv.epoch, "agent": agent,
-            "created": conv.created_ms, "closed": conv.closed_ms or None,
-            "outcome": conv.outcome or None,
-        }  # fmt: skip
-        if role == "agent":
-            frame["visitor_id"] = conv.visitor
-            frame["customer"] = conv.customer or None
-        return frame
+        name = await self.hub.agent_name(conv.agent) if conv.agent else None
+        return outgoing.conversation(conv, role, name, epoch)
 
     # --- origins --------------------------------------------------------------------------
     def origin_allowed(self, origin: str, site: Site, headers: Mapping[str, str]) -> bool:
@@ -156,7 +145,7 @@ class Gateway:
                 await self._shoppers_still_here()
                 for site in await sites.list_sites(self.hub.redis):
                     await self.hub.sweep(site)
-            except (RedisError, OSError) as exc:
+            except (StorageError, OSError) as exc:
                 log.warning("sweep skipped: %s", exc)
             except Exception:
                 log.exception("sweep failed")
@@ -182,6 +171,5 @@ class Gateway:
     async def _shoppers_still_here(self) -> None:
         """Queued conversations of connected shoppers keep their place (before each sweep)."""
         for conn in list(self.connections):
-            for conv in getattr(conn, "mine", {}).values():
-                if conv.state.value == "queued":
-                    await self.hub.conversations.mark_back(conv.site, conv.id)
+            for conv in conn.queued_conversations():
+                await self.hub.conversations.mark_back(conv.site, conv.id)

@@ -12,12 +12,13 @@ import logging
 from collections import defaultdict
 from typing import TYPE_CHECKING, Any
 
-from redis.exceptions import RedisError
-
+from chatserver.core import outgoing, site_events
 from chatserver.core.model import Conversation
 from chatserver.core.routing import DEFAULT_HANDLE_SECONDS, estimate_wait_seconds
-from chatserver.gateway.bus import Bus
+from chatserver.core.site_events import Kind
 from chatserver.store import keys
+from chatserver.store.bus import Bus
+from chatserver.store.clients import StorageError
 from chatserver.store.conversations import Conversations
 
 if TYPE_CHECKING:
@@ -25,6 +26,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 Target = tuple[str, str]  # (site, department)
+COALESCE_SECONDS = 0.25
 
 
 class QueueWatch:
@@ -68,12 +70,11 @@ class QueueWatch:
             if not followers:
                 del self._followers[target]
 
-    def on_site_event(self, channel: str, event: dict[str, Any]) -> None:
-        site = channel.split("{s:", 1)[1].split("}", 1)[0]
-        dept = event.get("dept")
-        if event.get("t") in ("queue", "agent") or dept:
+    def on_site_event(self, channel: str, payload: dict[str, Any]) -> None:
+        site, event = keys.site_of_channel(channel), site_events.parse(payload)
+        if event.kind in (Kind.QUEUE, Kind.AGENT) or event.dept:
             for target in list(self._followers):
-                if target[0] == site and (dept is None or dept == target[1]):
+                if target[0] == site and (not event.dept or event.dept == target[1]):
                     self.poke(*target)
 
     def poke(self, site: str, department: str) -> None:
@@ -92,7 +93,11 @@ class QueueWatch:
                 await self._push_positions(target)
                 if target not in self._dirty:
                     return
-        except RedisError as exc:
+                # Changes keep coming (a burst of arrivals or assignments): fold them into one
+                # recomputation per period, so a shopper hears at most a few positions a second
+                # and a burst costs O(queued) per period, not per change.
+                await asyncio.sleep(COALESCE_SECONDS)
+        except StorageError as exc:
             log.warning("queue positions not updated: %s", exc)
         finally:
             self._running.pop(target, None)
@@ -111,5 +116,4 @@ class QueueWatch:
             if self._last.get((conn, conv_id)) == (position, eta):
                 continue
             self._last[(conn, conv_id)] = (position, eta)
-            conn.send({"type": "queue", "conversation_id": conv_id, "position": position,
-                       "eta_seconds": eta, "agents_online": snap.total_slots > 0})  # fmt: skip
+            conn.send(outgoing.queue_position(conv_id, position, eta, snap.total_slots > 0))

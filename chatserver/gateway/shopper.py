@@ -9,14 +9,14 @@ from urllib.parse import urlparse
 
 import orjson
 
-from chatserver.core import frames, tokens
+from chatserver.core import frames, outgoing, site_events, tokens
 from chatserver.core.frames import MAX_ID_CHARS, ErrorCode, Frame, ProtocolError
 from chatserver.core.model import Conversation, ConversationState, Site
+from chatserver.core.site_events import SiteEvent
 from chatserver.demo import PUBLISHED_SECRETS
 from chatserver.gateway.connection import Connection
-from chatserver.store import keys, limits
+from chatserver.store import limits
 
-_ROUTING_EVENTS = ("assigned", "transferred", "requeued", "closed", "abandoned", "left")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 RATINGS = ("good", "bad")
 MAX_CONTEXT_BYTES = 8 * 1024  # page + cart context, as JSON
@@ -74,20 +74,22 @@ class ShopperConnection(Connection):
             token = tokens.sign_visitor(secret, self.site.key, self.visitor, now_s)
         self.customer = self._verified_customer(frame.get("customer"), now_s)
         self.claimed = _claimed_id(frame.get("customer"))
-        await self.gateway.bus.subscribe(keys.site_channel(self.site.key), self.on_site_event)
+        await self.gateway.sites.join(self, self.site.key)
         recent = await self.hub.conversations.of_visitor(self.site.key, self.visitor, limit=5)
         for conv in recent:
-            self.mine[conv.id] = conv
+            self._know(conv)
             if conv.state is ConversationState.QUEUED:
                 await self.hub.conversations.mark_back(conv.site, conv.id)
         self.authenticated = True
-        self.send({
-            "type": "welcome", "role": "shopper", "visitor_id": self.visitor, "token": token,
-            "customer_verified": bool(self.customer),
-            "site": {"key": self.site.key, "name": self.site.name,
-                     "departments": list(self.site.departments), **await self._availability()},
-            "conversations": [await self.gateway.summary(c, self.role) for c in recent],
-        })  # fmt: skip
+        site = {
+            "key": self.site.key,
+            "name": self.site.name,
+            "departments": list(self.site.departments),
+            **await self._availability(),
+        }
+        summaries = [await self.gateway.summary(c, self.role) for c in recent]
+        self.send(outgoing.shopper_welcome(self.visitor, token, bool(self.customer), site,
+                                           summaries))  # fmt: skip
         for conv in recent:
             self._track_queue(conv)
 
@@ -95,13 +97,15 @@ class ShopperConnection(Connection):
         """Whether the store is within business hours and which departments have an agent
         online: the widget offers to leave a message before the shopper writes."""
         assert self.site is not None
+        site = self.site
         now = self.hub.now_ms()
-        online = {}
-        for dept in self.site.departments:
-            online[dept] = (
-                await self.hub.conversations.snapshot(self.site.key, dept)
-            ).total_slots > 0
-        widget = self.site.widget
+
+        async def compute() -> dict[str, bool]:
+            return {dept: (await self.hub.conversations.snapshot(site.key, dept)).total_slots > 0
+                    for dept in site.departments}  # fmt: skip
+
+        online = await self.gateway.availability.get(site.key, compute)
+        widget = site.widget
         return {
             "open": widget.is_open(now),
             "next_open": widget.next_open_ms(now),
@@ -158,10 +162,10 @@ class ShopperConnection(Connection):
             await self._contact_event(conv, contact)
         if frame.get("leave_message"):  # out of the live queue, into the department's inbox
             conv = await self.hub.leave_message(conv)
-        self.mine[conv.id] = conv
+        self._know(conv)
         self.send(await self.gateway.summary(conv, self.role))
         self._track_queue(conv)
-        await self.watch(conv.id, "0-0")
+        await self.watch(conv.id, "0-0", conv.epoch)
         if frame.get("text"):
             await self.on_message(Frame("message", {
                 "conversation_id": conv.id, "client_msg_id": frame["client_msg_id"],
@@ -212,9 +216,9 @@ class ShopperConnection(Connection):
         rating, comment = frame["rating"], frame.get("text") or ""
         if rating not in RATINGS:
             raise ProtocolError(ErrorCode.INVALID_FIELD, "rating must be good or bad")
-        await self.hub.conversations.set_fields(
-            conv.site, conv.id, rating=rating, rating_comment=comment, rated_ms=self.hub.now_ms()
-        )
+        now = self.hub.now_ms()
+        if not await self.hub.conversations.rate_once(conv.site, conv.id, rating, comment, now):
+            raise ProtocolError(ErrorCode.ALREADY_RATED, "the conversation is rated already")
         await self.hub.event(conv.id, "rated", rating=rating, comment=comment)
 
     async def on_transcript(self, frame: Frame) -> None:
@@ -243,9 +247,8 @@ class ShopperConnection(Connection):
             raise ProtocolError(ErrorCode.INVALID_FIELD, "page and cart are too large")
         if encoded:
             await self.hub.conversations.set_fields(conv.site, conv.id, **encoded)
-            await self.hub.transcripts.publish(
-                conv.id, {"type": "context", **context, "from_conn": self.id}
-            )
+            event = {**outgoing.context(**context), "from_conn": self.id}
+            await self.hub.transcripts.publish(conv.id, event)
 
     async def on_close(self, frame: Frame) -> None:
         conv = await self.conversation_for(frame["conversation_id"])
@@ -265,7 +268,7 @@ class ShopperConnection(Connection):
             raise ProtocolError(ErrorCode.NOT_FOUND, "no such conversation")
         if conv.visitor != self.visitor:
             raise ProtocolError(ErrorCode.FORBIDDEN, "not your conversation")
-        self.mine[conv.id] = conv
+        self._know(conv)
         return conv
 
     def sender(self) -> dict[str, str]:
@@ -278,10 +281,20 @@ class ShopperConnection(Connection):
         """Shoppers see agents by name only: their logins stay inside the team."""
         return {k: _without_agent_id(v) for k, v in frame.items()}
 
-    def on_site_event(self, channel: str, event: dict[str, Any]) -> None:
-        conv_id = event.get("conv")
-        if event.get("t") in _ROUTING_EVENTS and conv_id in self.mine:
-            self.gateway.spawn(self._refresh(conv_id))
+    async def on_site_event(self, event: SiteEvent) -> None:
+        if event.kind in site_events.ROUTING and event.conv in self.mine:
+            await self._refresh(event.conv)
+
+    def _know(self, conv: Conversation) -> None:
+        """One of this visitor's conversations: its routing events reach this socket."""
+        self.mine[conv.id] = conv
+        self.gateway.sites.follow(self, conv.id)
+
+    def knows(self, conversation_id: str) -> bool:
+        return conversation_id in self.mine
+
+    def queued_conversations(self) -> list[Conversation]:
+        return [c for c in self.mine.values() if c.state is ConversationState.QUEUED]
 
     async def resync(self) -> None:
         """After a bus outage: the state and queue place of every conversation of this tab."""
@@ -292,7 +305,7 @@ class ShopperConnection(Connection):
         assert self.site is not None
         conv = await self.hub.conversations.get(self.site.key, conversation_id)
         if conv is not None:
-            self.mine[conv.id] = conv
+            self._know(conv)
             self.send(await self.gateway.summary(conv, self.role))
             self._track_queue(conv)
 

@@ -6,11 +6,11 @@ from importlib import resources
 from typing import Any
 
 import orjson
-from redis.asyncio import Redis
 
 from chatserver.core.orders import OrderSource
 from chatserver.core.replies import QuickReply
 from chatserver.orders import push
+from chatserver.store.clients import Redis
 from chatserver.store.customers import Customers
 from chatserver.store.orders import Orders
 from chatserver.store.replies import QuickReplies

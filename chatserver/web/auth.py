@@ -5,12 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 import orjson
-from redis.exceptions import RedisError
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from chatserver.store import sessions
+from chatserver.store.clients import StorageError
 from chatserver.web.login import Refused, client_address, sign_in
 
 MAX_BODY = 16 * 1024
@@ -34,7 +34,7 @@ async def login(request: Request) -> Response:
             return response
         ttl = int(hub.settings.session_hours * 3600)
         token = await sessions.create_session(hub.redis, agent.login, ttl, agent.version)
-    except RedisError:
+    except StorageError:
         return _error(503, "unavailable", "storage unavailable, retry")
     return JSONResponse({"token": token, "expires_in": ttl,
                          "agent": {"id": agent.login, "name": agent.name, "site": agent.site,
@@ -46,7 +46,7 @@ async def logout(request: Request) -> Response:
     if token:
         try:
             await sessions.end_session(request.app.state.gateway.hub.redis, token)
-        except RedisError:
+        except StorageError:
             return _error(503, "unavailable", "storage unavailable, retry")
     return Response(status_code=204)
 

@@ -10,7 +10,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import orjson
-from redis.exceptions import RedisError
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
@@ -18,6 +17,7 @@ from chatserver.core.model import Agent, Role, ValidationError
 from chatserver.gateway.process import Gateway
 from chatserver.hub import Hub
 from chatserver.store import sessions
+from chatserver.store.clients import StorageError
 from chatserver.web import security
 
 log = logging.getLogger(__name__)
@@ -118,7 +118,7 @@ def public(handler: PublicEndpoint) -> PublicEndpoint:
             return error(exc.status, exc.code, exc.message, **exc.extra)
         except ValidationError as exc:
             return error(422, "invalid_field", str(exc))
-        except (RedisError, OSError) as exc:
+        except (StorageError, OSError) as exc:
             log.warning("storage unavailable: %s", exc)
             return error(503, "unavailable", "storage unavailable, retry")
 
