@@ -10,8 +10,7 @@ from typing import Any, TypeVar
 from urllib.parse import urlsplit, urlunsplit
 
 import click
-from redis.asyncio import Redis
-from redis.exceptions import RedisError
+import wcwidth
 
 from chatserver import config
 from chatserver.config import OPTIONS, ConfigError, Settings
@@ -24,8 +23,9 @@ from chatserver.core.model import (
     ValidationError,
     check_password,
 )
-from chatserver.store import keys, sites
+from chatserver.store import clients, keys, sites
 from chatserver.store.agents import Agents
+from chatserver.store.clients import Redis, StorageError
 from chatserver.store.scripts import Scripts
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -98,13 +98,35 @@ def demo(seed: bool, **values: Any) -> None:
         agents = _run(ready, lambda redis: demo_data.seed(redis))
         base = f"http://{ready.host}:{ready.port}"
         click.echo(f"\nDemo store site key: {demo_data.DEMO_SITE.key}   server: {base}")
-        click.echo(f"Data (embedded Redis, append-only): {ready.data_path}")
         click.echo("Demo agents (password 'demo'):")
         for agent in agents:
-            click.echo(f"  {agent.login:<8} {agent.name:<16} {', '.join(agent.departments)}"
-                       f"  capacity {agent.capacity}  {agent.role.value}")  # fmt: skip
-        click.echo("Stop with Ctrl-C (the embedded Redis stops too; data is kept).\n")
+            click.echo(f"  {_pad(agent.login, 8)} {_pad(agent.name, 16)} "
+                       f"{_pad(', '.join(agent.departments), 24)} capacity {agent.capacity}  "
+                       f"{agent.role.value}")  # fmt: skip
+        click.echo(_redis_note(settings, ready) + "\n")
         _start(ready)
+
+
+def _redis_note(asked: Settings, ready: Settings) -> str:
+    """Where the data is and what Ctrl-C stops: the Redis this process started, the embedded
+    Redis of a demo already running on the data directory, or an external Redis."""
+    from chatserver.web.server import owns_embedded_redis
+
+    if asked.redis_url:
+        where = _without_password(ready.redis_url)
+        return f"Data: the Redis at {where}.\nStop with Ctrl-C (that Redis keeps running)."
+    if owns_embedded_redis(ready):
+        return (f"Data (embedded Redis, append-only): {ready.data_path}\n"
+                "Stop with Ctrl-C (the embedded Redis stops too; data is kept).")  # fmt: skip
+    return (f"Data: the embedded Redis of the chatserver already running on {ready.data_path}\n"
+            "Stop with Ctrl-C (that Redis keeps running: it stops with the process that "
+            "started it).")  # fmt: skip
+
+
+def _pad(text: str, width: int) -> str:
+    """`text` padded to `width` terminal columns: a Chinese character takes two."""
+    columns = wcwidth.wcswidth(text)
+    return text + " " * (width - (columns if columns >= 0 else len(text)))
 
 
 def _check_port(settings: Settings) -> None:
@@ -150,7 +172,7 @@ def _run(settings: Settings, work: Callable[[Redis], Awaitable[T]]) -> T:
     """Run `work` with a Redis client; a Redis that cannot be reached is a clear error."""
 
     async def go() -> T:
-        redis = Redis.from_url(settings.redis_url, decode_responses=True, socket_connect_timeout=3)
+        redis = clients.plain_client(settings.redis_url)
         try:
             return await work(redis)
         finally:
@@ -158,7 +180,7 @@ def _run(settings: Settings, work: Callable[[Redis], Awaitable[T]]) -> T:
 
     try:
         return asyncio.run(go())
-    except (RedisError, OSError) as exc:
+    except (StorageError, OSError) as exc:
         where = _without_password(settings.redis_url)
         raise click.ClickException(f"cannot use Redis at {where}: {exc}") from None
     except ValidationError as exc:

@@ -90,6 +90,12 @@ ensure_chromium() {
   apt_install chromium
 }
 
+# ensure_cjk_fonts: Chinese glyphs for headless chromium (screenshots, Chinese names).
+ensure_cjk_fonts() {
+  [ -d /usr/share/fonts/opentype/noto ] && ls /usr/share/fonts/opentype/noto/NotoSansCJK* >/dev/null 2>&1 && return 0
+  apt_install fonts-noto-cjk
+}
+
 # ensure_node_modules: node_modules as package.json (and its lock file) describe; npm ci when
 # there is a lock file, npm install otherwise; nothing when they have not changed.
 ensure_node_modules() {

@@ -3,7 +3,8 @@
 #
 # Installs what it needs (.venv with the project and its test extra; for the browser tests
 # Debian's chromium and the npm packages), then runs, stopping at the first failure:
-# ruff check, ruff format --check, mypy, hadolint, pytest.
+# ruff check, ruff format --check, mypy, hadolint, the shared client library's unit tests
+# (node's test runner), pytest.
 # CI=true adds asyncio debug mode and doubles every test time-out (CHAT_TEST_TIMEOUT_SCALE=2).
 set -euo pipefail
 # shellcheck source-path=SCRIPTDIR source=lib.sh
@@ -23,11 +24,14 @@ if [ -f package.json ]; then ensure_node_modules; fi
 timings="setup $(seconds_since "$started")"
 
 export PATH="$VENV/bin:$PATH"
+pytest_flags=()
 case "${CI:-}" in
   "" | 0 | false) ;;
   *)
     export PYTHONASYNCIODEBUG="${PYTHONASYNCIODEBUG:-1}"
     export CHAT_TEST_TIMEOUT_SCALE="${CHAT_TEST_TIMEOUT_SCALE:-2}"
+    # pytest-asyncio creates its loops with debug off whatever PYTHONASYNCIODEBUG says.
+    pytest_flags+=(--asyncio-debug)
     ;;
 esac
 # The tests configure their servers themselves: a CHAT_REDIS_URL (say, to the machine's Redis
@@ -64,6 +68,7 @@ step "ruff check" ruff check "${lint_dirs[@]}"
 step "ruff format" ruff format --check "${lint_dirs[@]}"
 step mypy mypy
 step hadolint hadolint Dockerfile
-step pytest python -m pytest "$@"
+if [ -d client/test ]; then step "client tests" npm run --silent test:client; fi
+step pytest python -m pytest "${pytest_flags[@]}" "$@"
 
 printf '\n== test.sh: OK, every check green in %s [%s]\n' "$(seconds_since "$started")" "$timings"

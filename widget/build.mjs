@@ -1,11 +1,15 @@
-// Build the widget: node widget/build.mjs [--check]
+// Build the front ends: node widget/build.mjs [--check]
 //
-// Bundles and minifies widget/src with esbuild into chatserver/web/static/ (committed, so the
-// server needs no node): widget.js (the loader, an IIFE) and widget/chat.js (the chat UI, an ES
-// module the loader imports; its content hash is baked into the loader so that it can be
-// cached for a year). Prints each file's size, raw and gzipped, and fails when a file is over
-// its budget. With --check it writes nothing and fails when the committed files differ from a
-// fresh build.
+// Bundles and minifies with esbuild (the output is committed, so the server needs no node):
+// - widget/src into chatserver/web/static/: widget.js (the loader, an IIFE) and widget/chat.js
+//   (the chat UI, an ES module the loader imports; its content hash is baked into the loader so
+//   that it can be cached for a year);
+// - the agent console (agent_console/static/console.js and the modules it imports) into
+//   agent_console/static/dist/console.js.
+// Both take the shared client library (client/: socket, ids, frames, links) into their bundle.
+// Prints each file's size, raw and gzipped (the console's CSS too, served as is), and fails
+// when a file is over its budget. With --check it writes nothing and fails when the committed
+// files differ from a fresh build.
 import { createHash } from "node:crypto";
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
@@ -16,8 +20,11 @@ import * as esbuild from "esbuild";
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
 const OUT = join(ROOT, "chatserver", "web", "static");
+const CONSOLE = join(ROOT, "agent_console", "static");
 // Gzipped bytes (level 9, as tests/browser/widget/test_weight.py measures them).
-const BUDGETS = { "widget.js": 3 * 1024, "widget/chat.js": 30 * 1024 };
+const BUDGETS = { "widget.js": 3 * 1024, "widget/chat.js": 30 * 1024, "console/dist/console.js": 40 * 1024, "console/console.css": 8 * 1024 };
+/** @param {string} name where a built file goes */
+const target = (name) => (name.startsWith("console/") ? join(CONSOLE, name.slice(8)) : join(OUT, name));
 
 /**
  * @param {string} entry
@@ -26,7 +33,7 @@ const BUDGETS = { "widget.js": 3 * 1024, "widget/chat.js": 30 * 1024 };
  */
 async function bundle(entry, format, define = {}) {
   const result = await esbuild.build({
-    entryPoints: [join(ROOT, "widget", "src", entry)],
+    entryPoints: [join(ROOT, entry)],
     bundle: true,
     minify: true,
     format,
@@ -40,10 +47,12 @@ async function bundle(entry, format, define = {}) {
 }
 
 async function build() {
-  const chat = await bundle("chat/index.js", "esm");
+  const chat = await bundle("widget/src/chat/index.js", "esm");
   const version = createHash("sha256").update(chat).digest("hex").slice(0, 12);
-  const loader = await bundle("loader.js", "iife", { __CHAT_VERSION__: JSON.stringify(version) });
-  return { "widget.js": loader, "widget/chat.js": chat };
+  const loader = await bundle("widget/src/loader.js", "iife", { __CHAT_VERSION__: JSON.stringify(version) });
+  const console_ = await bundle("agent_console/static/console.js", "esm");
+  const css = await readFile(join(CONSOLE, "console.css"));
+  return { "widget.js": loader, "widget/chat.js": chat, "console/dist/console.js": console_, "console/console.css": css };
 }
 
 async function main() {
@@ -55,8 +64,9 @@ async function main() {
     const budget = BUDGETS[name];
     const over = zipped > budget;
     failed ||= over;
-    console.log(`${name.padEnd(16)} ${String(data.length).padStart(7)} B  ${String(zipped).padStart(6)} B gzipped  (budget ${budget} B)${over ? "  OVER BUDGET" : ""}`);
-    const path = join(OUT, name);
+    console.log(`${name.padEnd(24)} ${String(data.length).padStart(7)} B  ${String(zipped).padStart(6)} B gzipped  (budget ${budget} B)${over ? "  OVER BUDGET" : ""}`);
+    if (name.endsWith(".css")) continue; // measured, not built
+    const path = target(name);
     if (check) {
       const committed = await readFile(path).catch(() => Buffer.alloc(0));
       if (!committed.equals(data)) {

@@ -3,7 +3,8 @@
  * What the console knows of each of its chats: the conversation's snapshot, its transcript
  * (deduplicated and ordered by id), unacknowledged messages, read positions, typing.
  */
-import { compareIds, t } from "./dom.js";
+import { compareIds } from "../../client/ids.js";
+import { t } from "./dom.js";
 
 /** @typedef {import("./dom.js").Frame} Frame */
 

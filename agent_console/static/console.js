@@ -5,14 +5,19 @@
  * and the customer panel beside it. Live state comes over the agent socket; the panel, quick
  * replies and colleagues come from the REST API.
  */
+import { compareIds, newCmid } from "../../client/ids.js";
 import { api } from "./api.js";
 import { Chat, isShopperMessage, TYPING_SHOWN_MS } from "./chats.js";
-import { BOOT, byId, compareIds, duration, el, randomId, t, toast } from "./dom.js";
+import { BOOT, byId, duration, el, t, toast } from "./dom.js";
+import { Drafts } from "./drafts.js";
 import { Inbox } from "./inbox.js";
 import { ask, badge, canAsk, chime, desktop, prepareSound } from "./notify.js";
 import { Panel } from "./panel.js";
+import { lateness, Queue } from "./queue.js";
 import { MyReplies, QuickReplies } from "./replies.js";
+import { Search } from "./search.js";
 import { AgentSocket } from "./socket.js";
+import { Tags } from "./tags.js";
 import { entryItem } from "./transcript.js";
 
 /** @typedef {import("./dom.js").Frame} Frame */
@@ -57,6 +62,10 @@ const panel = new Panel(insertText, () => renderList());
 const replies = new QuickReplies(ui.composer, () => selected);
 const myReplies = new MyReplies(replies);
 const inbox = new Inbox(openTaken);
+const queue = new Queue();
+const search = new Search();
+const tags = new Tags();
+const drafts = new Drafts(BOOT.agent.id);
 
 // --- frames from the server ----------------------------------------------------------------
 /** @param {Frame} f */
@@ -70,7 +79,7 @@ function onFrame(f) {
 
 /** @param {boolean} up */
 function onLink(up) {
-  ui.link.textContent = up ? t("connected") : t("reconnecting");
+  ui.link.textContent = up ? t("connected") : t(navigator.onLine === false ? "offline_network" : "reconnecting");
   ui.link.className = up ? "link up" : "link down";
 }
 
@@ -90,7 +99,7 @@ function welcome(f) {
   renderMe();
   void refreshMe();
   void inbox.refresh();
-  if (!selected || !chats.has(selected)) select(firstChat());
+  if (!selected || !chats.has(selected)) select(drafts.selected(chats) ?? firstChat());
   renderAll();
 }
 
@@ -258,7 +267,11 @@ function openTaken(id) {
 /** @param {string} id */
 function drop(id) {
   chats.delete(id);
-  if (selected === id) select(firstChat());
+  drafts.set(id, "");
+  if (selected === id) {
+    ui.composer.value = "";
+    select(firstChat());
+  }
 }
 
 /** @returns {string | null} */
@@ -275,13 +288,17 @@ function ordered() {
 function select(id) {
   if (selected !== id) {
     stopTyping();
-    ui.composer.value = "";
+    if (selected) drafts.set(selected, ui.composer.value);
+    ui.composer.value = id ? drafts.get(id) : "";
+    replies.close();
     byId("composer-warning").hidden = true;
   }
   selected = id;
+  drafts.select(id);
   const chat = id ? chats.get(id) : undefined;
   if (chat && viewing(chat.id)) markRead(chat);
   void panel.show(id);
+  void tags.show(id);
   renderAll();
   if (chat) ui.composer.focus();
 }
@@ -321,11 +338,12 @@ function send() {
     return;
   }
   const frame = { type: ui.noteMode.checked ? "note" : "message", conversation_id: chat.id,
-    client_msg_id: randomId(), text };
+    client_msg_id: newCmid("c"), text };
   chat.outbox.set(frame.client_msg_id, { ...frame, ts: Date.now(),
     from: { role: "agent", id: BOOT.agent.id, name: BOOT.agent.name } });
   socket.send(frame);
   ui.composer.value = "";
+  drafts.set(chat.id, "");
   byId("composer-warning").hidden = true;
   stopTyping();
   renderAll(chat.id);
@@ -384,7 +402,7 @@ function renderList() {
       el("span", { class: "index", text: index + 1 }),
       el("span", { class: "label", text: chat.label(panel.cache.get(chat.id) ?? null) }),
       unread ? el("span", { class: "unread", "aria-label": t("unread", { n: unread }), text: unread }) : null,
-      since ? el("span", { class: "waiting", dataset: { since }, text: duration((Date.now() - since) / 1000) }) : null,
+      since ? el("span", { class: `waiting ${lateness((Date.now() - since) / 1000)}`, dataset: { since }, text: duration((Date.now() - since) / 1000) }) : null,
       chat.open ? null : el("span", { class: "ended-tag", text: t("ended") }),
       el("span", { class: "preview", text: chat.preview() })));
   }));
@@ -449,11 +467,13 @@ async function refreshMe() {
 /** Every second: waiting times, typing indicators, the age of cached orders. */
 function tick() {
   for (const node of ui.list.querySelectorAll(".waiting")) {
-    const since = Number(/** @type {HTMLElement} */ (node).dataset.since);
-    node.textContent = duration((Date.now() - since) / 1000);
+    const seconds = (Date.now() - Number(/** @type {HTMLElement} */ (node).dataset.since)) / 1000;
+    node.textContent = duration(seconds);
+    node.className = `waiting ${lateness(seconds)}`;
   }
   renderTyping();
   panel.tick();
+  queue.tick();
 }
 
 // --- dialogs ------------------------------------------------------------------------------
@@ -532,14 +552,27 @@ function shortcuts(event) {
   } else if (event.altKey && event.key.toLowerCase() === "n") {
     ui.noteMode.checked = !ui.noteMode.checked;
     ui.noteMode.dispatchEvent(new Event("change"));
+  } else if (event.altKey && event.key.toLowerCase() === "k") {
+    search.focus();
+  } else if (event.key === "?" && !typingIn(event.target)) {
+    /** @type {HTMLDialogElement} */ (byId("help-dialog")).showModal();
   } else {
     return;
   }
   event.preventDefault();
 }
 
+/**
+ * @param {EventTarget | null} target
+ * @returns {boolean} whether a key pressed there is text being written
+ */
+function typingIn(target) {
+  return target instanceof HTMLElement && (target.isContentEditable || ["INPUT", "TEXTAREA", "SELECT"].includes(target.tagName));
+}
+
 function wire() {
   document.addEventListener("keydown", shortcuts);
+  byId("help").addEventListener("click", () => /** @type {HTMLDialogElement} */ (byId("help-dialog")).showModal());
   ui.composer.addEventListener("keydown", (event) => {
     if (event.key === "Enter" && (!event.shiftKey || event.ctrlKey || event.metaKey) && !event.isComposing) {
       event.preventDefault();
@@ -547,6 +580,7 @@ function wire() {
     }
   });
   ui.composer.addEventListener("input", composing);
+  ui.composer.addEventListener("input", () => selected && drafts.set(selected, ui.composer.value));
   ui.composer.addEventListener("blur", stopTyping);
   ui.send.addEventListener("click", send);
   ui.noteMode.addEventListener("change", () => {
@@ -585,4 +619,5 @@ wire();
 renderAll();
 void replies.load();
 inbox.start();
+queue.start();
 socket.connect();

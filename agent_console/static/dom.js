@@ -66,18 +66,6 @@ export function byId(id) {
 }
 
 /**
- * Compare two message ids "MS-SEQ" as number pairs (docs/protocol.md 7.2).
- * @param {string} a
- * @param {string} b
- * @returns {number}
- */
-export function compareIds(a, b) {
-  const [am, as = "0"] = a.split("-");
-  const [bm, bs = "0"] = b.split("-");
-  return Number(am) - Number(bm) || Number(as) - Number(bs);
-}
-
-/**
  * "4:05" or "1:02:03" for a number of seconds.
  * @param {number} seconds
  * @returns {string}

@@ -247,7 +247,7 @@ export function orderSummary(o) {
  * Show an earlier conversation's whole transcript in a dialog.
  * @param {Frame} conversation
  */
-async function openPast(conversation) {
+export async function openPast(conversation) {
   const dialog = /** @type {HTMLDialogElement} */ (byId("past-dialog"));
   const list = byId("past-transcript");
   byId("past-title").textContent = t("past_title", { date: when(conversation.created), outcome: outcomeText(conversation.outcome) });

@@ -1,9 +1,10 @@
 // @ts-check
 /**
  * Quick replies in the composer: `/` opens a list of the agent's replies (their own and the
- * shared ones), filtered by what follows the slash. A pick is filled in by the server for the
- * selected conversation; if a variable has no value there (no order yet...), the agent is
- * told which one and nothing is inserted.
+ * shared ones), filtered by what follows the slash, each previewed as it would read in the
+ * selected conversation (filled by the server: GET .../reply-previews). A pick is filled in by
+ * the server for the selected conversation; if a variable has no value there (no order
+ * yet...), the agent is told which one and nothing is inserted.
  */
 import { api, ApiError } from "./api.js";
 import { BOOT, byId, el, t, toast } from "./dom.js";
@@ -11,6 +12,7 @@ import { BOOT, byId, el, t, toast } from "./dom.js";
 /** @typedef {import("./dom.js").Frame} Frame */
 
 const SHOWN = 8;
+const PREVIEWS_FRESH_MS = 30_000;
 
 export class QuickReplies {
   /**
@@ -27,6 +29,8 @@ export class QuickReplies {
     /** @type {Frame[]} */
     this.matches = [];
     this.active = 0;
+    /** @type {{conversation: string, at: number, byId: Map<string, Frame>} | null} */
+    this.previews = null;
     composer.addEventListener("input", () => this.update());
     composer.addEventListener("keydown", (event) => this.key(event), { capture: true });
   }
@@ -55,6 +59,33 @@ export class QuickReplies {
       .some((s) => String(s).toLowerCase().includes(query))).slice(0, SHOWN);
     this.active = 0;
     this.render();
+    void this.loadPreviews();
+  }
+
+  /** The replies filled for the selected conversation (again after PREVIEWS_FRESH_MS). */
+  async loadPreviews() {
+    const conversation = this.conversation();
+    const known = this.previews;
+    if (!conversation || (known && known.conversation === conversation && Date.now() - known.at < PREVIEWS_FRESH_MS)) return;
+    try {
+      const data = await api("GET", `/api/v1/conversations/${encodeURIComponent(conversation)}/reply-previews`);
+      this.previews = { conversation, at: Date.now(),
+        byId: new Map(data.previews.map((/** @type {Frame} */ p) => [p.id, p])) };
+      if (this.open && this.conversation() === conversation) this.render();
+    } catch {
+      // the list shows the replies' own texts meanwhile
+    }
+  }
+
+  /**
+   * @param {Frame} reply
+   * @returns {HTMLElement} how the reply would read in the selected conversation
+   */
+  preview(reply) {
+    const found = this.previews?.conversation === this.conversation() ? this.previews?.byId.get(reply.id) : undefined;
+    if (!found) return el("span", { class: "preview", text: reply.text });
+    if (found.preview !== null) return el("span", { class: "preview filled", text: found.preview });
+    return el("span", { class: "preview missing", text: t("reply_needs", { names: found.missing.join(", ") }) });
   }
 
   render() {
@@ -71,7 +102,7 @@ export class QuickReplies {
     }, el("span", { class: "shortcut", text: `/${reply.shortcut}` }),
       el("span", { class: "title", text: reply.title }),
       reply.scope === "personal" ? el("span", { class: "badge", text: t("reply_personal") }) : null,
-      el("span", { class: "preview", text: reply.text }))));
+      this.preview(reply))));
   }
 
   close() {

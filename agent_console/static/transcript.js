@@ -1,6 +1,8 @@
 // @ts-check
 /** Transcript entries as list items: messages, internal notes, system events. */
-import { clock, compareIds, el, t } from "./dom.js";
+import { compareIds } from "../../client/ids.js";
+import { richText } from "../../client/links.js";
+import { clock, el, t } from "./dom.js";
 
 /** @typedef {import("./dom.js").Frame} Frame */
 
@@ -26,13 +28,23 @@ export function entryItem(entry, state = {}) {
   const item = el("li", { class: classes.join(" "), dataset: { id: entry.id || "", cmid: entry.client_msg_id || "" } },
     el("div", { class: "meta" }, el("span", { class: "who", text: who }),
       entry.ts ? el("time", { text: clock(entry.ts) }) : null),
-    el("div", { class: "text", text: entry.text }));
+    linked(el("div", { class: "text" }), String(entry.text ?? "")));
   if (state.failed) item.append(el("div", { class: "status error", text: state.failed }));
   else if (state.pending) item.append(el("div", { class: "status", text: t("sending") }));
   else if (!note && role === "agent" && state.shopperRead && compareIds(entry.id, state.shopperRead) <= 0) {
     item.append(el("div", { class: "status read", text: t("read_by_customer") }));
   }
   return item;
+}
+
+/**
+ * @param {HTMLElement} node
+ * @param {string} text
+ * @returns {HTMLElement} `node` holding `text`, its http(s) URLs as links
+ */
+function linked(node, text) {
+  richText(node, text);
+  return node;
 }
 
 /**

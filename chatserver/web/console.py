@@ -19,7 +19,6 @@ from urllib.parse import parse_qs
 
 import orjson
 from jinja2 import Environment, FileSystemLoader, select_autoescape
-from redis.exceptions import RedisError
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Mount, Route
@@ -27,6 +26,7 @@ from starlette.staticfiles import StaticFiles
 
 from chatserver.core.model import Agent, Role
 from chatserver.store import sessions
+from chatserver.store.clients import StorageError
 from chatserver.web import security
 from chatserver.web.http import ApiError, body_bytes, gateway, hub, session_agent
 from chatserver.web.login import Refused, client_address, sign_in
@@ -86,7 +86,7 @@ async def login_submit(request: Request) -> Response:
             return response
         ttl = int(h.settings.session_hours * 3600)
         token = await sessions.create_session(h.redis, agent.login, ttl, agent.version)
-    except RedisError:
+    except StorageError:
         return _login_form(request, "error_unavailable", 503)
     response = RedirectResponse("/console", status_code=303)
     response.set_cookie(security.SESSION_COOKIE, token, max_age=ttl, path="/",
@@ -109,7 +109,7 @@ async def logout_submit(request: Request) -> Response:
         return _page(request, "logout.html", {"csrf": "", "error": "error_csrf"}, 403)
     try:
         await sessions.end_session(hub(request).redis, token)
-    except RedisError:
+    except StorageError:
         return _page(request, "logout.html", {"csrf": "", "error": "error_unavailable"}, 503)
     response = RedirectResponse("/console/login", status_code=303)
     response.delete_cookie(security.SESSION_COOKIE, path="/")
@@ -130,6 +130,16 @@ async def supervisor_page(request: Request) -> Response:
     if agent.role not in (Role.SUPERVISOR, Role.ADMIN):
         return _page(request, "forbidden.html", {}, 403)
     return _app_page(request, agent, "supervisor.html")
+
+
+async def reports_page(request: Request) -> Response:
+    """The reports page (supervisors, admins): its data comes from /api/v1/reports."""
+    agent = await _current_agent(request)
+    if agent is None:
+        return RedirectResponse("/console/login", status_code=303)
+    if agent.role not in (Role.SUPERVISOR, Role.ADMIN):
+        return _page(request, "forbidden.html", {}, 403)
+    return _app_page(request, agent, "reports.html")
 
 
 # --- helpers --------------------------------------------------------------------------------
@@ -182,7 +192,7 @@ async def _current_agent(request: Request) -> Agent | None:
     token = request.cookies.get(security.SESSION_COOKIE, "")
     try:
         return await session_agent(request, token) if token else None
-    except RedisError:
+    except StorageError:
         return None
 
 
@@ -214,5 +224,6 @@ routes = [
     Route("/console/logout", logout_submit, methods=["POST"]),
     Route("/console", console_page, methods=["GET"]),
     Route("/console/supervisor", supervisor_page, methods=["GET"]),
+    Route("/console/reports", reports_page, methods=["GET"]),
     Mount("/console/static", StaticFiles(directory=assets() / "static"), name="console-static"),
 ]

@@ -15,16 +15,20 @@ import time
 from pathlib import Path
 from typing import Any
 
-from redis.exceptions import RedisError
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from chatserver.core.model import Site
+from chatserver.core.model import AgentStatus, Site
+from chatserver.hub import Hub
+from chatserver.store.clients import StorageError
 
 STATIC = Path(__file__).parent / "static"
 LOADER_MAX_AGE = 300
 CONFIG_MAX_AGE = 60
+FIGURES_MAX_AGE = 30
+TEAM_SHOWN = 3
+_figures: dict[str, tuple[int, dict[str, Any]]] = {}  # site -> (ms computed, live figures)
 _CORS = {"Access-Control-Allow-Origin": "*", "Cross-Origin-Resource-Policy": "cross-origin"}
 
 
@@ -65,13 +69,38 @@ async def widget_config(request: Request) -> Response:
     (public: no secret in it; cacheable for a minute)."""
     try:
         site = await request.app.state.gateway.hub.site(request.path_params["key"])
-    except RedisError:
+    except StorageError:
         return JSONResponse({"error": "unavailable"}, 503, headers=_CORS)
     if site is None:
         return JSONResponse({"error": "not_found", "message": "no such site"}, 404, headers=_CORS)
     now = int(time.time() * 1000)
     headers = {**_CORS, "Cache-Control": f"public, max-age={CONFIG_MAX_AGE}"}
-    return JSONResponse(public_config(site, now), headers=headers)
+    try:
+        live = await _live_figures(request.app.state.gateway.hub, site.key, now)
+    except StorageError:
+        live = {"reply_seconds": None, "team": []}  # the widget works without them
+    return JSONResponse({**public_config(site, now), **live}, headers=headers)
+
+
+async def _live_figures(hub: Hub, site: str, now_ms: int) -> dict[str, Any]:
+    """What "usually replies in ..." and the team's avatars show: the median first-reply wait
+    of the site's recent chats, and the first names of up to TEAM_SHOWN agents online now.
+    Computed at most once per FIGURES_MAX_AGE per site and process (every page view of every
+    shopper asks)."""
+    cached = _figures.get(site)
+    if cached and now_ms - cached[0] < FIGURES_MAX_AGE * 1000:
+        return cached[1]
+    team = []
+    for agent in await hub.agents.of_site(site):
+        state = await hub.agents.state(agent)
+        if state.status is AgentStatus.ONLINE and state.connections > 0:
+            team.append({"name": agent.name.split()[0]})
+    figures = {
+        "reply_seconds": await hub.conversations.reply_seconds(site, now_ms),
+        "team": team[:TEAM_SHOWN],
+    }
+    _figures[site] = (now_ms, figures)
+    return figures
 
 
 def public_config(site: Site, now_ms: int) -> dict[str, Any]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -12,6 +13,7 @@ from pathlib import Path
 
 import httpx
 import psutil
+import wcwidth
 from redis.asyncio import Redis
 
 from chatserver.store.embedded import free_port
@@ -144,3 +146,59 @@ def test_a_port_in_use_is_a_clear_error_before_anything_starts(tmp_path: Path) -
     assert result.returncode == 1
     assert f"cannot listen on 127.0.0.1:{port}" in result.stderr
     assert not (tmp_path / "d").exists(), "no Redis was started"
+
+
+def _stop_with_ctrl_c(process: subprocess.Popen[bytes]) -> int:
+    process.send_signal(signal.SIGINT)  # what Ctrl-C in the terminal sends
+    return process.wait(timeout=scaled(30))
+
+
+def _agent_rows(printed: str) -> list[str]:
+    return [line for line in printed.splitlines() if "capacity" in line and "sales" in line]
+
+
+def test_ctrl_c_stops_the_demo_with_exit_code_0_and_its_table_is_aligned(tmp_path: Path) -> None:
+    data, port, log = tmp_path / "data", free_port(), tmp_path / "demo.log"
+    demo = _start_demo(data, port, log)
+    assert _stop_with_ctrl_c(demo) == 0  # docs/operations.md: the exit code is 0
+    printed = log.read_text()
+    assert "Aborted!" not in printed
+    assert not (data / "redis.url").exists(), "Ctrl-C stopped the embedded Redis too"
+    rows = _agent_rows(printed)
+    assert any("陈静" in row for row in rows), printed
+    # The departments start in the same terminal column on every row, Chinese names included.
+    for column in (r"(pre|after)-sales", "capacity"):
+        starts = {wcwidth.wcswidth(row[: _column(column, row)]) for row in rows}
+        assert len(starts) == 1, "\n".join(rows)
+
+
+def test_a_second_demo_on_the_same_data_says_it_leaves_the_first_ones_redis_running(
+    tmp_path: Path,
+) -> None:
+    data = tmp_path / "data"
+    first_log, second_log = tmp_path / "first.log", tmp_path / "second.log"
+    first = _start_demo(data, free_port(), first_log)
+    try:
+        assert "the embedded Redis stops too" in first_log.read_text()
+        url_file = (data / "redis.url").read_text()
+        second = _start_demo(data, free_port(), second_log)
+        assert _stop_with_ctrl_c(second) == 0
+        said = second_log.read_text()
+        assert "stops too" not in said
+        assert "that Redis keeps running" in said
+        assert (data / "redis.url").read_text() == url_file, "the first demo's Redis still runs"
+        login = httpx.post(f"{_base(first_log)}/api/v1/login",
+                           json={"login": "alice", "password": "demo"})  # fmt: skip
+        assert login.status_code == 200  # the first demo still works on its Redis
+    finally:
+        assert _stop_with_ctrl_c(first) == 0
+
+
+def _column(pattern: str, row: str) -> int:
+    found = re.search(pattern, row)
+    assert found, row
+    return found.start()
+
+
+def _base(log: Path) -> str:
+    return log.read_text().split("server: ", 1)[1].split()[0]

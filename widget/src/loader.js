@@ -17,16 +17,20 @@
 const w = window;
 const d = document;
 const COMMANDS = ["open", "close", "toggle", "identify", "reset", "setLanguage", "setDepartment", "page", "cart"];
-/** Launcher names: [label, unread]; the rest of the texts live in the chat UI. */
-const NAMES = /** @type {Record<string, string[]>} */ ({ en: ["Chat with us", "unread"], "zh-CN": ["在线聊天", "条未读"] });
+/** Launcher names: [label, unread, dismiss]; the rest of the texts live in the chat UI. */
+const NAMES = /** @type {Record<string, string[]>} */ ({ en: ["Chat with us", "unread", "Dismiss"], "zh-CN": ["在线聊天", "条未读", "关闭"] });
+// The chat bubble, and the × it turns into while the panel is open.
 const ICON =
-  '<svg viewBox="0 0 24 24" aria-hidden="true" focusable="false"><path d="M4 4h16a2 2 0 0 1 2 2v10a2 2 0 0 1-2 2H9l-5 4v-4a2 2 0 0 1-2-2V6a2 2 0 0 1 2-2z"/></svg>';
+  '<svg viewBox="0 0 24 24" aria-hidden="true" focusable="false"><path d="M4 4h16a2 2 0 0 1 2 2v10a2 2 0 0 1-2 2H9l-5 4v-4a2 2 0 0 1-2-2V6a2 2 0 0 1 2-2z"/><path class="x" d="M6 6l12 12M18 6L6 18"/></svg>';
 const STYLE =
   ":host{all:initial!important;display:block!important;position:fixed!important;inset:auto 0 0 auto!important;width:0!important;height:0!important;margin:0!important;padding:0!important;border:0!important;z-index:2147483000!important;transform:none!important;filter:none!important;visibility:visible!important;opacity:1!important;pointer-events:auto!important}" +
   '.w{--a:var(--chat-accent,var(--cw-site));--at:var(--chat-accent-text,#fff);font:14px/1.45 var(--chat-font,system-ui,-apple-system,"Segoe UI","PingFang SC","Microsoft YaHei",sans-serif);color:#1f2328;text-align:left}' +
   ".l{position:fixed;bottom:var(--chat-offset-y,20px);right:var(--chat-offset-x,20px);width:56px;height:56px;box-sizing:border-box;border-radius:50%;border:0;margin:0;padding:0;background:var(--a);color:var(--at);cursor:pointer;box-shadow:0 4px 14px rgba(0,0,0,.25);display:flex;align-items:center;justify-content:center}" +
   ".left .l{right:auto;left:var(--chat-offset-x,20px)}.l:focus-visible{outline:none;box-shadow:0 0 0 3px #fff,0 0 0 6px #1f2328}" +
-  ".l svg{width:28px;height:28px;fill:currentColor}.b{position:absolute;top:-4px;right:-4px;min-width:20px;height:20px;padding:0 6px;box-sizing:border-box;border-radius:10px;background:#b3261e;color:#fff;font-size:12px;font-weight:700;line-height:20px;text-align:center}.b[hidden]{display:none}";
+  ".l svg{width:28px;height:28px;fill:currentColor}.l .x,.open .l path{display:none}.open .l .x{display:block;stroke:currentColor;stroke-width:2.5}" +
+  ".gb{position:fixed;bottom:calc(var(--chat-offset-y,20px) + 68px);right:var(--chat-offset-x,20px);max-width:260px;display:flex;background:#fff;border-radius:12px;box-shadow:0 4px 18px rgba(0,0,0,.22)}.left .gb{right:auto;left:var(--chat-offset-x,20px)}.open .gb{display:none}" +
+  ".gb button{border:0;background:none;font:inherit;cursor:pointer;text-align:left;padding:12px}.gt{max-height:6em;overflow:hidden}.gx{font-size:18px!important;padding:8px}" +
+  ".b{position:absolute;top:-4px;right:-4px;min-width:20px;height:20px;padding:0 6px;box-sizing:border-box;border-radius:10px;background:#b3261e;color:#fff;font-size:12px;font-weight:700;line-height:20px;text-align:center}.b[hidden]{display:none}";
 
 try {
   boot();
@@ -42,7 +46,7 @@ function boot() {
   /** @type {IArguments[]} */
   const backlog = (prior && prior.q) || [];
   /** @type {Options} */
-  const opts = { site: script.dataset.site || "", base: new URL("./", script.src).href, customer: null, language: "", department: "", page: null, cart: null };
+  const opts = { site: script.dataset.site || "", base: new URL("./", script.src).href, customer: null, language: "", department: "", page: null, cart: null, sound: script.dataset.sound === "on" };
   /** @type {Record<string, Function[]>} */
   const handlers = {};
   /** @type {unknown[][]} commands that arrived while the chat UI loads */
@@ -168,6 +172,8 @@ function boot() {
     };
     host.relabel();
     launcher.addEventListener("click", () => run([ui ? "toggle" : "open"]));
+    const greeting = (config.texts[host.lang()] || {}).greeting;
+    if (greeting && !ongoing(opts.site) && !ui) greet(frame, greeting, NAMES[host.lang()][2], () => run(["open"]));
     keepAttached(el);
     ready = true;
     for (const args of backlog.splice(0)) run(Array.from(args));
@@ -175,6 +181,32 @@ function boot() {
     announced = true;
     if (ongoing(opts.site)) load();
   }
+}
+
+/**
+ * The store's greeting beside the launcher, once per tab session, until opened or dismissed.
+ * @param {HTMLElement} frame
+ * @param {string} text
+ * @param {string} dismiss
+ * @param {() => void} open
+ */
+function greet(frame, text, dismiss, open) {
+  const key = "chatw:greeted";
+  try {
+    if (sessionStorage.getItem(key)) return;
+    sessionStorage.setItem(key, "1");
+  } catch (e) {
+    /* no storage: greet on every page */
+  }
+  const box = d.createElement("div");
+  box.className = "gb";
+  box.innerHTML = '<button class="gt" type="button"></button><button class="gx" type="button">×</button>';
+  const [say, close] = /** @type {HTMLButtonElement[]} */ (Array.from(box.children));
+  say.textContent = text;
+  close.setAttribute("aria-label", dismiss);
+  say.onclick = () => (box.remove(), open());
+  close.onclick = () => box.remove();
+  frame.append(box);
 }
 
 /** @returns {HTMLScriptElement | null} */

@@ -25,6 +25,10 @@ export interface Config {
   reply_hours: number;
   open: boolean;
   next_open: number | null;
+  /** The median wait for a first reply lately (s), null when too few chats tell. */
+  reply_seconds?: number | null;
+  /** Agents online now (first names), for the avatars before a chat. */
+  team?: { name: string }[];
 }
 
 /** What the page told the widget through the API (kept by the loader until the UI loads). */
@@ -37,6 +41,8 @@ export interface Options {
   department: string;
   page: Record<string, unknown> | null;
   cart: Record<string, unknown> | null;
+  /** The store's `data-sound="on"`: a chime for a new reply while the tab is hidden. */
+  sound: boolean;
 }
 
 /** What the loader hands to the chat UI. */

@@ -54,7 +54,7 @@ async def test_contact_details_are_checked_and_recorded_with_an_event(
     await shopper.close()
 
 
-async def test_rating_only_after_the_end_and_transcript_requests_are_stored(
+async def test_rating_once_only_after_the_end_and_transcript_requests_are_stored(
     server: ServerProcess, redis: Redis, site_key: str
 ) -> None:
     site = await make_site(redis, site_key)
@@ -70,6 +70,9 @@ async def test_rating_only_after_the_end_and_transcript_requests_are_stored(
     await shopper.send({"type": "rate", "conversation_id": cid, "rating": "bad", "text": "slow"})
     rated = await shopper.wait_for("event", scaled(10), event="rated")
     assert rated["rating"] == "bad" and rated["comment"] == "slow"
+    await shopper.send({"type": "rate", "conversation_id": cid, "rating": "good"})
+    refused = await shopper.wait_for("error", scaled(10), code="already_rated")
+    assert refused["conversation_id"] == cid  # a conversation is rated once: the first stays
     await shopper.send({"type": "transcript", "conversation_id": cid, "email": "li@example.com"})
     await shopper.wait_for("event", scaled(10), event="transcript_requested")
     stored = await redis.hgetall(keys.conversation(site_key, cid))

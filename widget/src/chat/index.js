@@ -5,8 +5,10 @@
  * (docs/protocol.md section 16, "What a robust client must do"); `View` draws it.
  */
 
-import { Connection } from "./connection.js";
-import { compareIds, maxId, newCmid } from "./ids.js";
+import * as frames from "../../../client/frames.js";
+import { compareIds, maxId, newCmid } from "../../../client/ids.js";
+import { ReconnectingSocket } from "../../../client/socket.js";
+import { attention } from "./attention.js";
 import * as storage from "./storage.js";
 import { View } from "./view.js";
 
@@ -16,7 +18,6 @@ import { View } from "./view.js";
 /** @typedef {import("../types").Customer} Customer */
 /** @typedef {import("./storage.js").Outgoing} Outgoing */
 
-const KEEP = ["unavailable", "rate_limited"]; // errors after which a message is resent
 const EMAIL = /^[^@\s]+@[^@\s]+\.[^@\s]+$/;
 // A conversation in these states is going on ("left": a message left for the agents, waiting
 // in the store's inbox; docs/protocol.md 7.1).
@@ -61,13 +62,16 @@ export class Chat {
     this.persistTimer = undefined;
     /** @type {ReturnType<typeof setTimeout> | undefined} */
     this.agentTypingTimer = undefined;
+    /** @type {Frame[]} rating, transcript request, email: sent once connected */
+    this.actions = this.saved.actions || [];
     this.view = new View(this);
     const base = new URL(host.opts.base);
     const ws = (base.protocol === "https:" ? "wss://" : "ws://") + base.host + base.pathname;
-    this.conn = new Connection(ws + "ws/v1/shopper?site=" + encodeURIComponent(this.site), {
+    this.conn = new ReconnectingSocket(ws + "ws/v1/shopper?site=" + encodeURIComponent(this.site), {
       open: () => this.hello(),
       frame: (f) => this.guard(() => this.onFrame(f)),
       down: () => this.guard(() => this.onDown()),
+      failed: () => this.guard(() => this.view.update()),
     });
     this.failTimer = setInterval(() => this.guard(() => this.view.update()), 2000);
     this.view.relabel();
@@ -160,12 +164,9 @@ export class Chat {
 
   // --- the protocol -----------------------------------------------------------------------
   hello() {
-    /** @type {Frame} */
-    const frame = { type: "hello" };
-    if (this.saved.token) frame.token = this.saved.token;
     const c = this.host.opts.customer;
-    if (c && c.id && c.signature) frame.customer = { id: c.id, expires: c.expires, signature: c.signature };
-    this.conn.send(frame);
+    const customer = c && c.id && c.signature ? { id: c.id, expires: c.expires, signature: c.signature } : undefined;
+    this.conn.send(frames.hello({ token: this.saved.token, customer }));
   }
 
   /** @param {Frame} f */
@@ -230,13 +231,14 @@ export class Chat {
     }
     if (this.saved.conv) this.resume();
     this.flush();
+    this.act();
     this.persist();
     this.view.update();
   }
 
   resume() {
     this.replaying = true;
-    this.conn.send({ type: "resume", conversation_id: this.saved.conv, epoch: this.saved.epoch || 1, after: this.saved.synced || "0-0" });
+    this.conn.send(frames.resume(this.saved.conv || "", this.saved.epoch || 1, this.saved.synced || "0-0"));
   }
 
   /**
@@ -245,6 +247,7 @@ export class Chat {
    */
   adopt(id, epoch) {
     this.saved = { token: this.saved.token, seen: this.saved.seen, conv: id, epoch: epoch || 1, synced: "0-0", entries: [] };
+    this.actions = [];
     this.entries.clear();
     this.conv = this.queue = null;
     this.agentRead = "0-0";
@@ -276,6 +279,7 @@ export class Chat {
     if (f.type === "message" && f.from && f.from.role === "shopper" && f.client_msg_id) this.settle(f.client_msg_id);
     if (f.type === "message" && f.from && f.from.role === "agent") this.setAgentTyping(false);
     this.view.add(f);
+    if (isAgentMessage(f) && !this.replaying) attention(this.host, this.view.t("newReply", { agent: f.from.name || this.view.t("agent") }));
     if (f.type === "message") {
       this.host.emit("message", { id: f.id, conversationId: f.conversation_id, text: f.text, from: f.from.role, name: f.from.name || "", ts: f.ts });
     }
@@ -303,7 +307,7 @@ export class Chat {
       return;
     }
     const item = f.ref ? this.outbox.get(f.ref) : undefined;
-    if (item && !KEEP.includes(f.code)) {
+    if (item && frames.refusedForGood(f)) {
       this.settle(item.cmid);
       this.refused.set(item.cmid, item);
       this.view.pending(item);
@@ -320,6 +324,15 @@ export class Chat {
     this.view.update();
   }
 
+  /** Why nobody hears the shopper now: "" (connected), "offline" (the browser says so), "lost"
+   * (it was connected), "unreachable" (it never connected, after two tries). */
+  link() {
+    if (this.connected) return "";
+    if (navigator.onLine === false) return "offline";
+    if (this.everConnected) return "lost";
+    return this.conn.failures >= 2 ? "unreachable" : "";
+  }
+
   // --- sending ----------------------------------------------------------------------------
   /**
    * @param {string} text
@@ -331,7 +344,7 @@ export class Chat {
     if (this.ended()) this.adopt("", 1); // a new chat
     const c = this.host.opts.customer;
     /** @type {Outgoing} */
-    const item = { cmid: newCmid(), text, conv: this.ended() ? "" : this.saved.conv || "", t: Date.now() };
+    const item = { cmid: newCmid("w"), text, conv: this.ended() ? "" : this.saved.conv || "", t: Date.now() };
     if (!item.conv) {
       const contact = { name: (c && c.name) || undefined, email: (c && c.email) || undefined };
       item.start = clean({ department: this.department(), ...contact, ...clean(start || {}) });
@@ -346,7 +359,7 @@ export class Chat {
   /** @param {Outgoing} item */
   transmit(item) {
     if (!this.connected) return;
-    if (item.conv) this.conn.send({ type: "message", conversation_id: item.conv, client_msg_id: item.cmid, text: item.text });
+    if (item.conv) this.conn.send(frames.message("message", item.conv, item.cmid, item.text));
     else this.conn.send({ type: "start", client_msg_id: item.cmid, text: item.text, ...clean(item.start || {}) });
   }
 
@@ -384,22 +397,56 @@ export class Chat {
     if (on) this.typingTimer = setTimeout(() => this.typing(false), 4000);
     if (on === this.typingSent || !this.saved.conv || !this.connected || this.ended()) return;
     this.typingSent = on;
-    this.conn.send({ type: "typing", conversation_id: this.saved.conv, typing: on });
+    this.conn.send(frames.typing(this.saved.conv, on));
   }
 
   /** @param {string} email @param {string} name */
   leaveEmail(email, name) {
-    if (this.saved.conv && this.connected) this.conn.send({ type: "leave_message", conversation_id: this.saved.conv, email, name: name || undefined });
+    this.later({ type: "leave_message", conversation_id: this.saved.conv, email, name: name || undefined });
   }
 
-  /** @param {"good" | "bad"} rating */
+  /** Rate once: the buttons go at the first click (the server refuses a second rating).
+   * @param {"good" | "bad"} rating */
   rate(rating) {
-    if (this.saved.conv && this.connected) this.conn.send({ type: "rate", conversation_id: this.saved.conv, rating });
+    if (this.rating()) return;
+    this.later({ type: "rate", conversation_id: this.saved.conv, rating });
   }
 
   /** @param {string} email */
   transcript(email) {
-    if (this.saved.conv && this.connected) this.conn.send({ type: "transcript", conversation_id: this.saved.conv, email });
+    this.later({ type: "transcript", conversation_id: this.saved.conv, email });
+  }
+
+  /** The rating given in this conversation ("" if none): sent, or waiting for the connection. */
+  rating() {
+    for (const f of this.entries.values()) if (f.type === "event" && f.event === "rated") return String(f.rating);
+    const mine = this.actions.find((a) => a.type === "rate");
+    return mine ? String(mine.rating) : "";
+  }
+
+  /** Whether an action of this type waits for the connection. @param {string} type */
+  waiting(type) {
+    return this.actions.some((a) => a.type === type);
+  }
+
+  /** Send an action now if connected, else keep it (across reloads) until the next welcome.
+   * @param {Frame} frame */
+  later(frame) {
+    if (!this.saved.conv) return;
+    this.actions.push(frame);
+    this.act();
+    this.persist();
+    this.view.update();
+  }
+
+  /** Send the actions that waited for the connection. */
+  act() {
+    while (this.connected && this.actions.length && this.conn.send(this.actions[0])) this.actions.shift();
+  }
+
+  /** The shopper ends the chat (the agent is told; the after-chat offers appear). */
+  end() {
+    if (this.saved.conv && !this.ended()) this.conn.send(frames.close(this.saved.conv));
   }
 
   newChat() {
@@ -424,7 +471,7 @@ export class Chat {
     const last = this.lastAgentMessage();
     if (last && compareIds(last, this.saved.seen || "0-0") > 0) {
       this.saved.seen = last;
-      if (this.connected) this.conn.send({ type: "read", conversation_id: this.saved.conv, up_to: last });
+      if (this.connected) this.conn.send(frames.read(this.saved.conv || "", last));
       this.schedulePersist();
     }
     this.reportUnread();
@@ -435,6 +482,8 @@ export class Chat {
     let count = 0;
     for (const f of this.entries.values()) if (isAgentMessage(f) && compareIds(f.id, seen) > 0) count += 1;
     this.host.setUnread(this.isOpen ? 0 : count);
+    const last = count ? this.entries.get(this.lastAgentMessage()) : undefined;
+    this.view.preview(this.isOpen ? undefined : last);
   }
 
   lastAgentMessage() {
@@ -505,7 +554,7 @@ export class Chat {
     clearTimeout(this.persistTimer);
     this.persistTimer = undefined;
     const entries = [...this.entries.values()].sort((a, b) => compareIds(a.id, b.id));
-    storage.save(this.site, { ...this.saved, entries });
+    storage.save(this.site, { ...this.saved, entries, actions: this.actions });
   }
 
   schedulePersist() {

@@ -17,6 +17,7 @@
  * @property {Frame[]} [entries]
  * @property {string} [seen] the last agent message the shopper has seen
  * @property {boolean} [done] the conversation is over and the shopper saw it end
+ * @property {Frame[]} [actions] rating, transcript request, email: waiting for the connection
  */
 
 /**

@@ -38,5 +38,26 @@ label{display:block;margin:0 0 8px;font-size:12px;color:#3b434b}
 .e{color:#b3261e}
 .vh{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0);white-space:nowrap}
 :focus-visible{outline:2px solid #0b57d0;outline-offset:2px}
+.h>.fc{display:flex;flex:none;padding-left:8px}
+.fc .av{width:32px;height:32px;margin-right:-8px;border:2px solid var(--a);font-size:13px}
+.fc .av:last-child{margin-right:0}
+.av{flex:none;display:inline-grid;place-items:center;width:28px;height:28px;box-sizing:border-box;border-radius:50%;color:#fff;font-size:12px;font-weight:700;line-height:1}
+.eb{flex:none;padding:4px 10px;border:1px solid currentColor;border-radius:8px;background:transparent;color:inherit;font:inherit;font-size:13px;cursor:pointer}
+.h :focus-visible{outline-color:currentColor}
+.cf{display:flex;flex-wrap:wrap;align-items:center;gap:4px 8px;padding:8px 16px;background:#fff4d6;color:#3d2e00;border-bottom:1px solid #efd98f}
+.cf p{margin:0;flex:1 1 100%}
+.m.ag{display:flex;gap:8px;align-items:flex-start}
+.m.ag>div{min-width:0}
+.nm{font-weight:600;color:#1f2328}
+.ag .s{margin:0 0 2px}
+.rb{display:inline-flex;align-items:center;gap:6px}
+.rb svg{width:18px;height:18px;fill:currentColor}
+.rb.bad svg{transform:rotate(180deg)}
+.rb[aria-pressed=true]{border-color:var(--a);box-shadow:inset 0 0 0 1px var(--a)}
+.rb:disabled{cursor:default}
+.rb:disabled:not([aria-pressed=true]){opacity:.55}
+.wl{margin:4px 0 0;font-size:12px;color:#4d5661}
+.wl:empty{display:none}
+.w0{font-size:14px;color:#1f2328;background:#fff;border:1px solid #dde1e6;border-radius:14px;padding:8px 12px;align-self:flex-start;text-align:left}
 @media (max-width:480px){.p,.left .p{top:0;left:0;right:0;bottom:auto;width:100%;height:100%;border-radius:0}.open .l{display:none}textarea,input,select{font-size:16px}}
 `;

@@ -4,12 +4,27 @@
  * (messages through richText: text nodes and http(s) links only), never as HTML.
  */
 
-import { compareIds } from "./ids.js";
+import { compareIds } from "../../../client/ids.js";
+import { richText } from "../../../client/links.js";
 import { text } from "./i18n.js";
-import { richText } from "./linkify.js";
 import { CSS } from "./style.js";
 
 const FAIL_AFTER = 10000; // ms without an ack before a message shows "Not sent. Retry"
+// Rating icons drawn here (an emoji would depend on the shopper's fonts).
+const THUMB = '<svg viewBox="0 0 24 24" aria-hidden="true" focusable="false"><path d="M2 21h4V9H2v12zm20-11a2 2 0 0 0-2-2h-6.3l1-4.6v-.3c0-.4-.2-.8-.4-1.1L13.2 1 6.6 7.6c-.4.4-.6.9-.6 1.4v10a2 2 0 0 0 2 2h9c.8 0 1.5-.5 1.8-1.2l3-7.1c.1-.2.2-.5.2-.7v-2z"/></svg>';
+const AVATAR_COLOURS = ["#5b3cc4", "#0b6e4f", "#a4336b", "#1f5fbf", "#8a4b08", "#3d5a80"];
+
+/** The initials of a name, and a colour of its own: an avatar that needs no image.
+ * @param {string} name */
+export function avatar(name) {
+  const words = name.trim().split(/\s+/).filter(Boolean);
+  const initials = words.length > 1 && /^[\x00-\x7f]/.test(words[0]) ? words[0][0] + words[1][0] : Array.from(words[0] || "?")[0];
+  let hash = 0;
+  for (const ch of name) hash = (hash * 31 + ch.charCodeAt(0)) >>> 0;
+  const el = h("span", { class: "av", "aria-hidden": "true" }, [initials.toUpperCase()]);
+  el.style.background = AVATAR_COLOURS[hash % AVATAR_COLOURS.length];
+  return el;
+}
 
 /** @typedef {import("../types").Frame} Frame */
 /** @typedef {import("./storage.js").Outgoing} Outgoing */
@@ -40,11 +55,17 @@ export class View {
     this.mine = new Map();
     /** @type {Map<string, HTMLElement>} bubbles of messages not echoed yet, by cmid */
     this.pendingEls = new Map();
+    /** the reply whose preview the shopper dismissed */
+    this.previewDismissed = "";
     this.title = h("h2", { id: "cw-title" });
     this.subtitle = h("p");
+    this.faces = h("div", { class: "fc" });
+    this.endBtn = h("button", { class: "eb", type: "button" });
     this.closeBtn = h("button", { class: "x", type: "button" }, ["×"]);
     this.notice = h("div", { class: "n", role: "status" });
-    this.welcomeLine = h("div", { class: "y" });
+    this.confirm = h("div", { class: "cf" });
+    this.confirm.hidden = true;
+    this.welcomeLine = h("div", { class: "y w0" });
     this.log = h("div", { class: "g", role: "log", "aria-live": "polite" }, [this.welcomeLine]);
     this.typingLine = h("div", { class: "k", "aria-live": "polite" });
     this.notify = this.emailForm("leaveEmail", "notify", (email) => chat.leaveEmail(email, this.fieldValue("name")));
@@ -56,7 +77,8 @@ export class View {
     this.offline = h("form", { class: "f", novalidate: "" });
     this.after = h("div", { class: "f" });
     this.panel = h("div", { class: "p", role: "dialog", "aria-labelledby": "cw-title", id: "cw-panel", hidden: "" }, [
-      h("div", { class: "h" }, [h("div", {}, [this.title, this.subtitle]), this.closeBtn]),
+      h("div", { class: "h" }, [this.faces, h("div", {}, [this.title, this.subtitle]), this.endBtn, this.closeBtn]),
+      this.confirm,
       this.notice,
       this.log,
       this.typingLine,
@@ -76,6 +98,7 @@ export class View {
   listen() {
     const chat = this.chat;
     this.closeBtn.addEventListener("click", () => chat.close(true));
+    this.endBtn.addEventListener("click", () => this.askEnd());
     this.panel.addEventListener("keydown", (e) => {
       if (e.key === "Escape") {
         e.stopPropagation();
@@ -139,6 +162,7 @@ export class View {
     this.panel.setAttribute("lang", lang);
     this.title.textContent = this.t("title", { site: this.chat.host.config.site.name });
     this.closeBtn.setAttribute("aria-label", this.t("close"));
+    this.endBtn.textContent = this.t("end");
     this.log.setAttribute("aria-label", this.t("log"));
     this.welcomeLine.textContent = this.t("welcome");
     this.input.setAttribute("aria-label", this.t("message"));
@@ -148,6 +172,7 @@ export class View {
     this.prechat.textContent = "";
     this.offline.textContent = "";
     this.after.textContent = "";
+    this.after.dataset.conv = "";
     this.redraw();
     this.update();
   }
@@ -173,7 +198,18 @@ export class View {
     const before = at >= 0 ? this.items[at][1] : this.firstPending();
     this.items.splice(at >= 0 ? at : this.items.length, 0, [f.id, el]);
     this.log.insertBefore(el, before);
+    this.placeAck();
     this.scroll();
+  }
+
+  /** The acknowledgement of a left message goes under the message it acknowledges (the
+   * server records the contact details, then the message). */
+  placeAck() {
+    const at = this.items.findIndex(([, el]) => el.classList.contains("ak"));
+    if (at < 0) return;
+    const ack = this.items[at][1];
+    const next = this.items.slice(at + 1).find(([, el]) => el.classList.contains("me"));
+    if (next) next[1].after(ack);
   }
 
   firstPending() {
@@ -187,14 +223,15 @@ export class View {
     const bubble = h("div", { class: "t" });
     richText(bubble, String(f.text));
     const who = me ? this.t("you") : f.from.name || this.t("agent");
-    const meta = h("div", { class: "s" }, [h("span", { class: "vh" }, [who + " "]), this.time(f.ts)]);
+    const meta = h("div", { class: "s" }, [h("span", { class: me ? "vh" : "nm" }, [who + " "]), this.time(f.ts)]);
     const status = h("span");
     if (me) {
       meta.append(" · ", status);
       this.mine.set(f.id, status);
       status.textContent = this.t(compareIds(this.chat.agentRead, f.id) >= 0 ? "read" : "sent");
+      return h("div", { class: "m me", "data-id": f.id }, [bubble, meta]);
     }
-    return h("div", { class: me ? "m me" : "m", "data-id": f.id }, [bubble, meta]);
+    return h("div", { class: "m ag", "data-id": f.id }, [avatar(who), h("div", {}, [meta, bubble])]);
   }
 
   /** @param {Frame} f */
@@ -203,7 +240,7 @@ export class View {
     /** @type {Record<string, () => string>} */
     const lines = {
       assigned: () => this.t("joined", { agent }),
-      transferred: () => this.t("transferred", { to: (f.to && (f.to.name || f.to.department)) || "" }),
+      transferred: () => this.t("transferred", { to: (f.to && (f.to.name || this.deptName(f.to.department || ""))) || "" }),
       requeued: () => this.t("requeued"),
       closed: () => this.t("ended"),
       abandoned: () => this.t("abandoned"),
@@ -212,7 +249,7 @@ export class View {
       transcript_requested: () => this.t("transcriptDone", { email: String(f.email || "") }),
     };
     const line = (lines[f.event] || (() => ""))();
-    const el = h("div", { class: "y", "data-id": f.id }, [line]);
+    const el = h("div", { class: f.event === "contact" ? "y ak" : "y", "data-id": f.id }, [line]);
     el.hidden = !line;
     return el;
   }
@@ -291,7 +328,10 @@ export class View {
     const conv = chat.conv;
     const agent = conv && conv.agent ? conv.agent.name : "";
     const ended = chat.ended();
-    this.subtitle.textContent = ended ? this.t("ended") : conv && conv.state === "assigned" ? this.t("with", { agent }) : conv ? this.t("waiting") : "";
+    this.subtitle.textContent = ended ? this.t("ended") : conv && conv.state === "assigned" ? this.t("with", { agent }) : conv ? this.t("waiting") : this.replyLine();
+    this.drawFaces(agent && !ended ? [agent] : conv ? [] : (chat.host.config.team || []).map((m) => m.name));
+    this.endBtn.hidden = !conv || ended || !chat.connected;
+    if (this.endBtn.hidden) this.confirm.hidden = true;
     this.notice.textContent = this.noticeText();
     this.notice.hidden = !this.notice.textContent;
     this.typingLine.textContent = chat.agentTyping ? this.t("typing", { agent: agent || this.t("agent") }) : "";
@@ -312,7 +352,8 @@ export class View {
 
   noticeText() {
     const chat = this.chat;
-    if (chat.everConnected && !chat.connected) return this.t("reconnecting");
+    const link = chat.link();
+    if (link) return this.t(link === "offline" ? "offlineNet" : link === "lost" ? "reconnecting" : "unreachable");
     const q = chat.queue;
     if (!q || !chat.conv || chat.conv.state !== "queued" || !q.agents_online || chat.leftMessage()) return "";
     if (q.eta_seconds === null || q.eta_seconds === undefined) return this.t("queueNoEta", { position: q.position });
@@ -355,37 +396,121 @@ export class View {
     };
   }
 
+  /** The after-chat offers, built once per conversation and then updated in place (a
+   * rebuild would wipe what the shopper is typing in the transcript's email field). */
   drawAfter() {
     const chat = this.chat;
-    const key = [chat.hasEvent("rated"), chat.hasEvent("transcript_requested")].join();
-    if (this.after.dataset.key === key && this.after.firstChild) return;
-    this.after.dataset.key = key;
+    const conv = chat.saved.conv || "";
+    if (this.after.dataset.conv !== conv || !this.after.firstChild) this.buildAfter(conv);
+    const rating = chat.rating();
+    const rate = /** @type {HTMLElement} */ (this.after.querySelector(".rt"));
+    rate.hidden = !(chat.conv && chat.conv.state === "closed" && chat.conv.agent) || (chat.hasEvent("rated") && !chat.waiting("rate"));
+    for (const button of rate.querySelectorAll("button")) {
+      button.disabled = Boolean(rating);
+      button.setAttribute("aria-pressed", String(button.dataset.rating === rating));
+    }
+    /** @type {HTMLElement} */ (rate.querySelector(".wl")).textContent = chat.waiting("rate") ? this.t("willSend") : "";
+    const ask = /** @type {HTMLElement} */ (this.after.querySelector(".tr"));
+    ask.hidden = chat.hasEvent("transcript_requested");
+    /** @type {HTMLElement} */ (ask.querySelector(".wl")).textContent = chat.waiting("transcript") ? this.t("willSend") : "";
+  }
+
+  /** @param {string} conv */
+  buildAfter(conv) {
+    const chat = this.chat;
     this.after.textContent = "";
-    if (chat.conv && chat.conv.state === "closed" && chat.conv.agent && !chat.hasEvent("rated")) {
-      const good = h("button", { class: "bt2", type: "button" }, ["👍 " + this.t("good")]);
-      const bad = h("button", { class: "bt2", type: "button" }, ["👎 " + this.t("bad")]);
-      good.onclick = () => chat.rate("good");
-      bad.onclick = () => chat.rate("bad");
-      this.after.append(h("p", { id: "cw-rate" }, [this.t("rate")]), h("div", { class: "row", role: "group", "aria-labelledby": "cw-rate" }, [good, bad]));
-    }
-    if (!chat.hasEvent("transcript_requested")) {
-      const c = chat.host.opts.customer;
-      const form = this.emailForm("transcriptAsk", "notify", (email) => chat.transcript(email), (c && c.email) || "");
-      const ask = h("button", { class: "bt2", type: "button" }, [this.t("transcript")]);
-      form.hidden = true;
-      ask.onclick = () => {
-        ask.hidden = true;
-        form.hidden = false;
-        form.querySelector("input")?.focus();
+    this.after.dataset.conv = conv;
+    const buttons = /** @type {const} */ (["good", "bad"]).map((rating) => {
+      const button = h("button", { class: "bt2 rb " + rating, type: "button", "data-rating": rating });
+      button.innerHTML = THUMB;
+      button.append(this.t(rating));
+      button.onclick = () => {
+        for (const b of buttons) b.disabled = true; // at once: one rating per chat
+        chat.rate(rating);
       };
-      this.after.append(ask, form);
-    }
+      return button;
+    });
+    const rate = h("div", { class: "rt" }, [h("p", { id: "cw-rate" }, [this.t("rate")]),
+      h("div", { class: "row", role: "group", "aria-labelledby": "cw-rate" }, buttons), h("p", { class: "wl", role: "status" })]);
+    const c = chat.host.opts.customer;
+    const form = this.emailForm("transcriptAsk", "notify", (email) => chat.transcript(email), (c && c.email) || "");
+    const ask = h("button", { class: "bt2", type: "button" }, [this.t("transcript")]);
+    form.hidden = true;
+    ask.onclick = () => {
+      ask.hidden = true;
+      form.hidden = false;
+      form.querySelector("input")?.focus();
+    };
     const again = h("button", { class: "bt", type: "button" }, [this.t("newChat")]);
     again.onclick = () => {
       chat.newChat();
       this.input.focus();
     };
-    this.after.append(again);
+    this.after.append(rate, h("div", { class: "tr" }, [ask, form, h("p", { class: "wl", role: "status" })]), again);
+  }
+
+  /** "Usually replies in a few minutes", from the site's recent first-reply waits. */
+  replyLine() {
+    const config = this.chat.host.config;
+    const seconds = config.reply_seconds;
+    if (seconds === null || seconds === undefined || !config.open) return "";
+    if (seconds < 90) return this.t("replies", { when: this.t("repliesMinute") });
+    if (seconds < 3600) return this.t("replies", { when: this.t("repliesMinutes", { n: Math.round(seconds / 60) }) });
+    return this.t("replies", { when: this.t("repliesHours", { n: Math.ceil(seconds / 3600) }) });
+  }
+
+  /** The avatars in the header: the agent of the chat, or the team online before one.
+   * @param {string[]} names */
+  drawFaces(names) {
+    const key = names.join("\n");
+    if (this.faces.dataset.key === key) return;
+    this.faces.dataset.key = key;
+    this.faces.replaceChildren(...names.slice(0, 3).map((name) => avatar(name)));
+    this.faces.hidden = !names.length;
+  }
+
+  /** Ending the chat asks first (a slip of the finger must not end it). */
+  askEnd() {
+    const yes = h("button", { class: "bt", type: "button" }, [this.t("endYes")]);
+    const no = h("button", { class: "bt2", type: "button" }, [this.t("endNo")]);
+    yes.onclick = () => {
+      this.confirm.hidden = true;
+      this.chat.end();
+    };
+    no.onclick = () => {
+      this.confirm.hidden = true;
+      this.endBtn.focus();
+    };
+    this.confirm.replaceChildren(h("p", {}, [this.t("endAsk")]), yes, no);
+    this.confirm.hidden = false;
+    no.focus();
+  }
+
+  /** The last unread reply beside the closed launcher (none: undefined).
+   * @param {Frame | undefined} f */
+  preview(f) {
+    const frame = this.chat.host.frame;
+    const shown = /** @type {HTMLElement | null} */ (frame.querySelector(".gb.pv"));
+    if (!f || this.previewDismissed === f.id) return void shown?.remove();
+    if (shown && shown.dataset.id === f.id) return;
+    shown?.remove();
+    const box = h("div", { class: "gb pv", "data-id": f.id });
+    const say = h("button", { class: "gt", type: "button" }, [h("strong", {}, [(f.from.name || this.t("agent")) + ": "]), String(f.text)]);
+    const close = h("button", { class: "gx", type: "button", "aria-label": this.t("dismiss") }, ["×"]);
+    say.onclick = () => this.chat.open(true);
+    close.onclick = () => {
+      this.previewDismissed = f.id;
+      box.remove();
+    };
+    box.append(say, close);
+    frame.append(box);
+  }
+
+  /** A department as the store named it (the `dept.KEY` text), else its key.
+   * @param {string} key */
+  deptName(key) {
+    const named = this.t("dept." + key);
+    return named === "dept." + key ? key : named;
   }
 
   /**
@@ -435,7 +560,7 @@ export class View {
   departmentField() {
     const select = h("select", { name: "department" });
     for (const dept of this.chat.host.config.site.departments) {
-      const option = h("option", { value: dept }, [this.t("dept." + dept) === "dept." + dept ? dept : this.t("dept." + dept)]);
+      const option = h("option", { value: dept }, [this.deptName(dept)]);
       option.selected = dept === this.chat.department();
       select.append(option);
     }
@@ -462,6 +587,7 @@ export class View {
     this.panel.hidden = !open;
     host.frame.classList.toggle("open", open);
     host.launcher.setAttribute("aria-expanded", String(open));
+    if (open) host.frame.querySelector(".gb:not(.pv)")?.remove(); // the greeting did its job
     if (open) {
       this.fit();
       this.scroll();
