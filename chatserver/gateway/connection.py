@@ -88,8 +88,9 @@ class Connection:
         self._refill_at = time.monotonic()
         self._strikes = 0.0
         self._closing: Closing | None = None
-        self._events: asyncio.Queue[SiteEvent] = asyncio.Queue()
-        self._event_task: asyncio.Task[None] | None = None  # started by the first event
+        # Made by the first routing event: most sockets (idle shoppers) never get one.
+        self._events: asyncio.Queue[SiteEvent] | None = None
+        self._event_task: asyncio.Task[None] | None = None
         self.authenticated = False
 
     # --- lifecycle --------------------------------------------------------------------------
@@ -244,14 +245,16 @@ class Connection:
     def push_event(self, event: SiteEvent) -> None:
         """A routing event for this socket (from the process's SiteRouter): handled after the
         ones before it, so the frames it causes never overtake theirs."""
-        if self._closing is None:
-            self._events.put_nowait(event)
-            if self._event_task is None:  # most sockets never get one: no idle task for them
-                self._event_task = asyncio.create_task(self._event_loop(), name=f"ev-{self.id}")
+        if self._closing is not None:
+            return
+        if self._events is None:
+            self._events = asyncio.Queue()
+            self._event_task = asyncio.create_task(self._event_loop(self._events))
+        self._events.put_nowait(event)
 
-    async def _event_loop(self) -> None:
+    async def _event_loop(self, events: asyncio.Queue[SiteEvent]) -> None:
         while True:
-            event = await self._events.get()
+            event = await events.get()
             try:
                 await self.on_site_event(event)
             except (StorageError, OSError, TimeoutError) as exc:
