@@ -90,3 +90,25 @@ async def test_console_form_is_throttled_like_the_api(
             "/console/login", data={"login": agent.login, "password": PASSWORD, "csrf": csrf}
         )
     assert posted.status_code == 429, "the form shares the API's count"
+
+
+async def test_unknown_logins_are_checked_one_at_a_time_and_the_rest_told_to_wait(
+    servers: StartServer,
+) -> None:
+    """Finding 4: every unknown login cost a full argon2 check (64 MiB, ~0.15 s), all at once.
+    Now at most CHAT_PASSWORD_CHECKS run at a time; an attempt that finds none free within
+    2 s gets 429 `busy` instead of a hash (100 checks one at a time take longer than that)."""
+    server = await servers(CHAT_PASSWORD_CHECKS=1)
+    clients = [_client(server, f"127.0.1.{i}") for i in range(1, 5)]  # 25 each: no throttle
+    try:
+        answers = await asyncio.gather(
+            *(_login(clients[i % 4], f"nobody-{i}", "guess") for i in range(100))
+        )
+    finally:
+        for http in clients:
+            await http.aclose()
+    statuses = [a.status_code for a in answers]
+    assert set(statuses) <= {401, 429}, statuses
+    busy = [a for a in answers if a.status_code == 429]
+    assert busy and {a.json()["error"] for a in busy} == {"busy"}
+    assert all(a.headers["retry-after"] == "1" for a in busy)

@@ -76,7 +76,7 @@ async def test_the_queue_search_tags_previews_and_keyboard_help(
         await client.close()
 
 
-async def test_axe_finds_no_violation_in_the_chat_view_or_the_supervisors_view(
+async def test_axe_finds_no_violation_in_the_chat_view_the_supervisors_view_or_reports(
     browser: Browser, redis: Redis, site_key: str, server: ServerProcess
 ) -> None:
     context = await browser.new_context(bypass_csp=True)  # axe is injected as a script
@@ -102,5 +102,9 @@ async def _check_pages(page: Page, redis: Redis, site_key: str, server: ServerPr
     await page.goto(f"{server.base_url}/console/supervisor")
     await expect(page.locator("#agents tr")).to_have_count(1, timeout=scaled(10) * 1000)
     assert await _axe(page) == []
+    await page.goto(f"{server.base_url}/console/reports")
+    await expect(page.locator("#chart-hours canvas")).to_have_count(1)
+    await expect(page.locator("#agents-table tbody tr")).not_to_have_count(0)
+    assert await _axe(page) == []  # charts, tables, filters
     for client in (shopper, other):
         await client.close()
