@@ -199,6 +199,7 @@ class ResumingClient:
         self.welcome: Frame = {}
         self.events: list[Frame] = []
         self.reconnects = 0
+        self.ended = ""  # why the client gave up: its agent session ended ('session ended')
         self._changed = asyncio.Event()
         self._runner: asyncio.Task[None] | None = None
         self._stopping = False
@@ -230,13 +231,31 @@ class ResumingClient:
             assert self.client is not None
             try:
                 frame = await self.client.next(timeout=3600)
-            except ClientClosed:
+            except ClientClosed as closed:
                 if self._stopping:
+                    return
+                if self._session_ended(closed.code):
+                    self.ended = "session ended"
+                    self._changed.set()
                     return
                 attempt = await self._reconnect(attempt)
                 continue
             attempt = 0
             self._handle(frame)
+
+    def _session_ended(self, code: int | None) -> bool:
+        """After `bad_token` (or 4001 `session revoked`) a shopper starts over without its
+        token; an agent gives up: a refused token is never retried (section 16, step 3)."""
+        refused = code == 4001 or any(
+            f.get("type") == "error" and f.get("code") == "bad_token"
+            for f in (self.client.received[-3:] if self.client else [])
+        )
+        if not refused:
+            return False
+        if "site" in self.hello:
+            self.hello.pop("token", None)
+            return False
+        return True
 
     async def _reconnect(self, attempt: int) -> int:
         while not self._stopping:

@@ -17,7 +17,7 @@ import orjson
 import websockets
 from redis.asyncio import Redis
 
-from chatserver.client import Client
+from chatserver.client import Client, ResumingClient
 from chatserver.core.frames import CloseCode
 from chatserver.core.model import Role, Site
 from chatserver.store import keys, sites
@@ -312,3 +312,17 @@ async def test_new_passwords_under_10_characters_are_refused_by_the_cli(
     assert changed.returncode == 0, changed.stderr
     assert await _me(server, token) == 401, "the CLI's new password ended the session"
     assert await _login_with(server, f"{site_key}-cli", "y" * 10)
+
+
+async def test_the_reference_client_gives_up_a_revoked_session(
+    redis: Redis, site_key: str, server: ServerProcess
+) -> None:
+    site = await make_site(redis, site_key)
+    await make_agent(redis, site, f"{site_key}-gone")
+    agent = ResumingClient([f"{server.ws_url}/ws/v1/agent"],
+                           {"token": await login(server, f"{site_key}-gone")})  # fmt: skip
+    await agent.start()
+    assert _chatserver("agent", "remove", f"{site_key}-gone", "--redis-url",
+                       server.redis_url).returncode == 0  # fmt: skip
+    await agent.until(lambda: agent.ended == "session ended", scaled(15))
+    assert agent.reconnects == 0, "a refused session is never retried"
