@@ -91,6 +91,7 @@ class Connection:
         # Made by the first routing event: most sockets (idle shoppers) never get one.
         self._events: asyncio.Queue[SiteEvent] | None = None
         self._event_task: asyncio.Task[None] | None = None
+        self._ended = False
         self.authenticated = False
 
     # --- lifecycle --------------------------------------------------------------------------
@@ -145,11 +146,13 @@ class Connection:
             for view in list(self.views.values()):
                 self.unwatch(view.conversation_id)
             self.gateway.sites.leave(self, self.site_key)
-            for task in (self._event_task, writer):
-                if task is not None:
-                    task.cancel()
-                    with contextlib.suppress(asyncio.CancelledError):
-                        await task
+            # A flag and a bounded wait, not only the cancel: redis-py can turn a cancellation
+            # inside a command into its own TimeoutError, which the event loop would survive.
+            self._ended = True
+            tasks = {t for t in (self._event_task, writer) if t is not None}
+            for task in tasks:
+                task.cancel()
+            await asyncio.wait(tasks, timeout=FLUSH_TIMEOUT)
             with contextlib.suppress(StorageError, OSError):
                 await self.on_closed()
 
@@ -253,7 +256,7 @@ class Connection:
         self._events.put_nowait(event)
 
     async def _event_loop(self, events: asyncio.Queue[SiteEvent]) -> None:
-        while True:
+        while not self._ended:
             event = await events.get()
             try:
                 await self.on_site_event(event)

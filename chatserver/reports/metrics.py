@@ -44,6 +44,7 @@ MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 MULTIPROCESS = bool(os.environ.get(MULTIPROC_ENV))
 CONTENT_TYPE = CONTENT_TYPE_LATEST
 SAMPLE_SECONDS = 5.0
+STOP_SECONDS = 5.0  # how long a stopping sampler may take to end its sample
 _LATENCY = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
 
 # --- this process ---------------------------------------------------------------------------
@@ -158,8 +159,13 @@ async def sampling(
     """Run `sample()` (a coroutine function) every `period` seconds while the context is open;
     failures are logged, never raised."""
 
+    stopping = False
+
     async def loop() -> None:
-        while True:
+        # The flag, not only the cancel: redis-py can turn a cancellation that lands inside a
+        # command into its own TimeoutError, which the `except` below would swallow (a server
+        # then hung in its shutdown, waiting for this task).
+        while not stopping:
             try:
                 await sample()
             except Exception:
@@ -170,9 +176,9 @@ async def sampling(
     try:
         yield
     finally:
+        stopping = True
         task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+        await asyncio.wait({task}, timeout=STOP_SECONDS)
 
 
 def since(start: float) -> float:
