@@ -21,6 +21,7 @@ from chatserver.reports import metrics
 from chatserver.store import sites
 from chatserver.store.agents import Agents
 from chatserver.store.clients import Redis
+from chatserver.store.conversation_index import ConversationIndex
 from chatserver.store.conversations import Assignment, Conversations
 from chatserver.store.customers import Customers
 from chatserver.store.rollups import Counting, Rollups
@@ -72,6 +73,7 @@ class Hub:
         )
         self.shopper_rate = Rate(settings.visitor_rate_per_second, settings.visitor_rate_burst)
         self.customers = Customers(redis)
+        self.index = ConversationIndex(redis)  # search, tags, the reply-time figure
         self.logins = LoginThrottle(redis, scripts)
         self._names: dict[str, tuple[str, float]] = {}
         self._serving: dict[tuple[str, str], asyncio.Future[list[Assignment]]] = {}

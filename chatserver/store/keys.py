@@ -140,7 +140,7 @@ def visitor_starts(site: str, visitor: str, hour: int) -> str:
 
 
 def recent_conversations(site: str) -> str:
-    """Sorted set: the site's newest conversation ids (at most store.conversations.RECENT),
+    """Sorted set: the site's newest conversation ids (at most store.conversation_index.RECENT),
     scored by creation ms: what conversation search and the reply-time figure read."""
     return f"{_site(site)}:recent"
 
@@ -323,3 +323,19 @@ def site_keys(site: str) -> list[str]:
         agent_online(site),
         agent_sessions(site),
     ]
+
+
+# --- the mail outbox ({mail}: one slot, so its scripts run on Redis Cluster) ---------------
+def _mail() -> str:
+    return f"{PREFIX}:{{mail}}"
+
+
+MAIL_OUTBOX = f"{_mail()}:outbox"  # stream: mails to send, read by consumer group MAIL_GROUP
+MAIL_GROUP = "senders"  # the consumer group every server process reads the outbox in
+MAIL_LATER = f"{_mail()}:later"  # sorted set: mail JSON -> ms it is due again (after a failure)
+MAIL_DEAD = f"{_mail()}:dead"  # list: mail JSON of mails given up on (newest first)
+
+
+def mail_key(key: str) -> str:
+    """String with a TTL: 'queued' or 'sent'; the idempotency record of mail `key`."""
+    return f"{_mail()}:key:{key}"

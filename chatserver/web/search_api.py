@@ -43,8 +43,8 @@ async def search(request: Request, caller: Caller) -> Response:
     if not 2 <= len(query) <= 100:
         raise ApiError(422, "invalid_field", "q must be 2 to 100 characters")
     limit = _limit(request.query_params.get("limit") or "20")
-    ids = await h.conversations.recent(site, SCAN)
-    rows = await h.conversations.fields_of(site, ids, _META)
+    ids = await h.index.recent(site, SCAN)
+    rows = await h.index.fields_of(site, ids, _META)
     served = await _customers_served(h, caller)
     allowed = [r for r in rows if r and _may_open(caller, r, served)]
     owners = await _customers_matching(h, site, {r["customer"] for r in allowed
@@ -72,7 +72,7 @@ async def _customers_served(h: Hub, caller: Caller) -> set[str]:
     if caller.manager:
         return set()
     state = await h.agents.state(caller.agent)
-    rows = await h.conversations.fields_of(caller.agent.site, list(state.chats), ("customer",))
+    rows = await h.index.fields_of(caller.agent.site, list(state.chats), ("customer",))
     return {r["customer"] for r in rows if r.get("customer")}
 
 
@@ -144,9 +144,9 @@ def _split(raw: str) -> list[str]:
 async def get_tags(request: Request, caller: Caller) -> Response:
     h = hub(request)
     conv = await conversations_api.load(request, caller, request.path_params["conversation_id"])
-    rows = await h.conversations.fields_of(conv.site, [conv.id], ("tags",))
+    rows = await h.index.fields_of(conv.site, [conv.id], ("tags",))
     return json({"tags": _split(rows[0].get("tags", "")),
-                 "suggested": await h.conversations.popular_tags(conv.site, 20)})  # fmt: skip
+                 "suggested": await h.index.popular_tags(conv.site, 20)})  # fmt: skip
 
 
 @endpoint()
@@ -156,9 +156,9 @@ async def put_tags(request: Request, caller: Caller) -> Response:
     h = hub(request)
     conv = await conversations_api.load(request, caller, request.path_params["conversation_id"])
     tags = clean_tags(field(await json_body(request), "tags", list))
-    if not await h.conversations.set_tags(conv.site, conv.id, tags):
+    if not await h.index.set_tags(conv.site, conv.id, tags):
         raise ApiError(404, "not_found", "no such conversation")
-    suggested = await h.conversations.popular_tags(conv.site, 20)
+    suggested = await h.index.popular_tags(conv.site, 20)
     return json({"tags": list(tags), "suggested": suggested})
 
 

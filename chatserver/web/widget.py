@@ -96,7 +96,7 @@ async def _live_figures(hub: Hub, site: str, now_ms: int) -> dict[str, Any]:
         if state.status is AgentStatus.ONLINE and state.connections > 0:
             team.append({"name": agent.name.split()[0]})
     figures = {
-        "reply_seconds": await hub.conversations.reply_seconds(site, now_ms),
+        "reply_seconds": await hub.index.reply_seconds(site, now_ms),
         "team": team[:TEAM_SHOWN],
     }
     _figures[site] = (now_ms, figures)
