@@ -97,6 +97,13 @@ OPTIONS: tuple[Option, ...] = (
            "(no token: bind it to an address only operators reach, e.g. 127.0.0.1:9108)."),
     Option("allow_demo_passwords", bool, False, "Let `serve` start although agents still have "
            "the demo password (never do this on the internet)."),
+    # --- mail (docs/email.md) ---
+    Option("smtp_url", str, "", "SMTP server mail goes out through: smtp://user:pass@host:port "
+           "(STARTTLS when offered) or smtps://... (TLS). Empty: no mail is sent or queued."),
+    Option("mail_from", str, "", "The From address of mails (e.g. 'Shop <help@shop.example>'). "
+           "Empty: chat@ the SMTP server's host."),
+    Option("mail_claim_seconds", float, 60.0, "How long a mail a process read stays unsent "
+           "before another process takes it over (the first one died)."),
     Option("demo", bool, False, "Demo mode (set by `chatserver demo`).", cli=False),
 )  # fmt: skip
 
@@ -138,6 +145,9 @@ class Settings:
     metrics_token: str = ""
     metrics_address: str = ""
     allow_demo_passwords: bool = False
+    smtp_url: str = ""
+    mail_from: str = ""
+    mail_claim_seconds: float = 60.0
     demo: bool = False
 
     def validated(self) -> Settings:
@@ -170,6 +180,7 @@ class Settings:
             "anonymous_retention_days",
             "claim_max_hours",
             "reports_keep_days",
+            "mail_claim_seconds",
         ):
             _require(getattr(self, name) > 0, name, getattr(self, name), "must be > 0")
         _require(self.reopen_days >= 0, "reopen_days", self.reopen_days, "must be >= 0")
@@ -210,6 +221,18 @@ class Settings:
             parse_allow(self.outbound_allow)
         except ValueError as exc:
             _require(False, "outbound_allow", self.outbound_allow, str(exc))
+        if self.smtp_url:
+            smtp = urlparse(self.smtp_url)
+            _require(
+                smtp.scheme in ("smtp", "smtps") and bool(smtp.hostname),
+                "smtp_url",
+                smtp._replace(netloc=smtp.hostname or "").geturl(),  # never log the password
+                "must be smtp://[user:pass@]host[:port] or smtps://...",
+            )
+        _require(
+            not self.mail_from or "@" in self.mail_from, "mail_from", self.mail_from,
+            "must be an email address",
+        )  # fmt: skip
         if self.public_url:
             _require(
                 urlparse(self.public_url).scheme in ("http", "https"),

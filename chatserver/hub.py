@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import socket
 import time
 import uuid
 from collections.abc import Callable
@@ -16,7 +17,10 @@ from pathlib import Path
 from typing import Any
 
 from chatserver.config import Settings
+from chatserver.core import mail
+from chatserver.core.frames import stream_id_key
 from chatserver.core.model import Agent, AgentStatus, Conversation, ConversationState, Site
+from chatserver.mail import to_record
 from chatserver.reports import metrics
 from chatserver.store import sites
 from chatserver.store.agents import Agents
@@ -24,6 +28,7 @@ from chatserver.store.clients import Redis
 from chatserver.store.conversation_index import ConversationIndex
 from chatserver.store.conversations import Assignment, Conversations
 from chatserver.store.customers import Customers
+from chatserver.store.outbox import Outbox
 from chatserver.store.rollups import Counting, Rollups
 from chatserver.store.scripts import Scripts
 from chatserver.store.throttle import LoginThrottle
@@ -38,6 +43,11 @@ TEST_CLOCK_ENV = "CHAT_TEST_CLOCK_FILE"
 
 def wall_clock_ms() -> int:
     return int(time.time() * 1000)
+
+
+def _consumer_name() -> str:
+    """This process's name in the mail outbox's consumer group (unique per start)."""
+    return f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
 
 
 def clock_from_env() -> Callable[[], int]:
@@ -75,6 +85,8 @@ class Hub:
         self.customers = Customers(redis)
         self.index = ConversationIndex(redis)  # search, tags, the reply-time figure
         self.logins = LoginThrottle(redis, scripts)
+        # Without an SMTP server nothing is queued: no mail is promised that nothing would send.
+        self.outbox = Outbox(redis, scripts, _consumer_name()) if settings.smtp_url else None
         self._names: dict[str, tuple[str, float]] = {}
         self._serving: dict[tuple[str, str], asyncio.Future[list[Assignment]]] = {}
         self._serve_again: set[tuple[str, str]] = set()
@@ -312,6 +324,26 @@ class Hub:
         department's inbox, so the shoppers behind it move up. Returns it as it is now."""
         await self.conversations.leave(conv.site, conv.id, self.now_ms())
         return await self.conversations.get(conv.site, conv.id) or conv
+
+    async def mail_left_message(self, conv: Conversation, email: str, name: str = "") -> None:
+        """Queue the acknowledgement of a left message (once per conversation)."""
+        site = await self.site(conv.site) if self.outbox is not None else None
+        if self.outbox is None or site is None:
+            return
+        ack = mail.left_message_ack(conv.id, email, site.name, name, site.widget.reply_hours,
+                                    site.widget.language)  # fmt: skip
+        await self.outbox.enqueue(to_record(ack))
+
+    async def mail_transcript(self, conv: Conversation, email: str, request_id: str) -> None:
+        """Queue the transcript up to the request (transcript entry `request_id`) to `email`."""
+        site = await self.site(conv.site) if self.outbox is not None else None
+        if self.outbox is None or site is None:
+            return
+        upto = stream_id_key(request_id)
+        entries = await self.transcripts.read(conv.id, count=self.settings.max_entries + 100)
+        shown = [e.data for e in entries if stream_id_key(e.id) <= upto]
+        sent = mail.transcript(conv.id, request_id, email, site.name, shown, site.widget.language)
+        await self.outbox.enqueue(to_record(sent))
 
     async def take_left(self, agent: Agent, conversation_id: str) -> str:
         """`agent` takes a message left in the inbox (if they have room), recorded like any

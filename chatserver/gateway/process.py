@@ -19,6 +19,9 @@ from chatserver.gateway.cache import AvailabilityCache, ConversationCache
 from chatserver.gateway.queues import QueueWatch
 from chatserver.gateway.site_router import SiteRouter
 from chatserver.hub import Hub
+from chatserver.mail import sender_address
+from chatserver.mail.smtp import SmtpSender
+from chatserver.mail.worker import MailWorker
 from chatserver.store import sessions, sites
 from chatserver.store.bus import Bus
 from chatserver.store.clients import Redis, StorageError
@@ -52,6 +55,7 @@ class Gateway:
         self._tasks: set[asyncio.Task[Any]] = set()
         self._sweeper: asyncio.Task[None] | None = None
         self._stopping = False
+        self.mail: MailWorker | None = None
 
     async def start(self) -> None:
         global CURRENT
@@ -60,6 +64,13 @@ class Gateway:
         self.bus.on_state(self._on_bus_state)
         await self.bus.start()
         self._sweeper = asyncio.create_task(self._background(), name="sweeper")
+        if self.hub.outbox is not None:
+            self.mail = MailWorker(
+                self.hub.outbox, SmtpSender.from_url(self.settings.smtp_url),
+                sender_address(self.settings), self.hub.now_ms,
+                int(self.settings.mail_claim_seconds * 1000),
+            )  # fmt: skip
+            self.mail.start()
 
     async def stop(self) -> None:
         # The flag, not only the cancel: on Python 3.11 a cancel that lands while a Redis call
@@ -69,6 +80,8 @@ class Gateway:
             self._sweeper.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._sweeper
+        if self.mail is not None:
+            await self.mail.stop()
         await self.bus.stop()
 
     def spawn(self, coro: Coroutine[Any, Any, Any]) -> None:

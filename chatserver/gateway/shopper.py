@@ -162,6 +162,7 @@ class ShopperConnection(Connection):
             await self._contact_event(conv, contact)
         if frame.get("leave_message"):  # out of the live queue, into the department's inbox
             conv = await self.hub.leave_message(conv)
+            await self.hub.mail_left_message(conv, contact["email"], contact.get("name", ""))
         self._know(conv)
         self.send(await self.gateway.summary(conv, self.role))
         self._track_queue(conv)
@@ -203,6 +204,7 @@ class ShopperConnection(Connection):
         if (await self.hub.leave_message(conv)).state is not conv.state:
             await self._refresh(conv.id)  # its new state: no queue position any more
         await self._contact_event(conv, contact)
+        await self.hub.mail_left_message(conv, contact["email"], contact.get("name", ""))
 
     async def _contact_event(self, conv: Conversation, contact: dict[str, str]) -> None:
         details = {k: contact[k] for k in ("name", "email") if k in contact}
@@ -222,13 +224,14 @@ class ShopperConnection(Connection):
         await self.hub.event(conv.id, "rated", rating=rating, comment=comment)
 
     async def on_transcript(self, frame: Frame) -> None:
-        """Record a request to email the transcript (the mail itself is not sent yet)."""
+        """Record a request to email the transcript, and queue the mail (with an SMTP server)."""
         conv = await self.conversation_for(frame["conversation_id"])
         email = _contact("", _required_email(frame["email"]))["email"]
         await self.hub.conversations.set_fields(
             conv.site, conv.id, transcript_email=email, transcript_requested_ms=self.hub.now_ms()
         )
-        await self.hub.event(conv.id, "transcript_requested", email=email)
+        request = await self.hub.event(conv.id, "transcript_requested", email=email)
+        await self.hub.mail_transcript(conv, email, request)
 
     async def on_context(self, frame: Frame) -> None:
         """The page the shopper is on and their cart: kept on the conversation for agents, and

@@ -28,7 +28,7 @@ _SITE_SCRIPTS = (
     "take",
     "first_reply",
 )
-_PLAIN_SCRIPTS = ("append", "login_attempt")
+_PLAIN_SCRIPTS = ("append", "login_attempt", "mail_enqueue", "mail_settle", "mail_promote")
 
 
 def _source(name: str) -> str:
