@@ -35,6 +35,7 @@ from chatserver.store.throttle import LoginThrottle
 from chatserver.store.transcripts import Limits, Rate, Transcripts
 
 NAME_CACHE_SECONDS = 60.0
+MAX_TRANSCRIPT_MAILS = 3  # per conversation
 PRUNE_SECONDS = 3600.0  # how often a process forgets agents' time online past the rollups' keep
 
 
@@ -334,16 +335,22 @@ class Hub:
                                     site.widget.language)  # fmt: skip
         await self.outbox.enqueue(to_record(ack))
 
-    async def mail_transcript(self, conv: Conversation, email: str, request_id: str) -> None:
-        """Queue the transcript up to the request (transcript entry `request_id`) to `email`."""
+    async def mail_transcript(self, conv: Conversation, email: str, request_id: str) -> bool:
+        """Queue the transcript up to the request (transcript entry `request_id`) to `email`.
+        False if the conversation had its MAX_TRANSCRIPT_MAILS already (the server would
+        otherwise mail any address on an anonymous shopper's word, without end)."""
         site = await self.site(conv.site) if self.outbox is not None else None
         if self.outbox is None or site is None:
-            return
+            return True
+        asked = await self.conversations.count(conv.site, conv.id, "transcript_mails")
+        if asked > MAX_TRANSCRIPT_MAILS:
+            return False
         upto = stream_id_key(request_id)
         entries = await self.transcripts.read(conv.id, count=self.settings.max_entries + 100)
         shown = [e.data for e in entries if stream_id_key(e.id) <= upto]
         sent = mail.transcript(conv.id, request_id, email, site.name, shown, site.widget.language)
         await self.outbox.enqueue(to_record(sent))
+        return True
 
     async def take_left(self, agent: Agent, conversation_id: str) -> str:
         """`agent` takes a message left in the inbox (if they have room), recorded like any

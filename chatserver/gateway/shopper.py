@@ -231,7 +231,10 @@ class ShopperConnection(Connection):
             conv.site, conv.id, transcript_email=email, transcript_requested_ms=self.hub.now_ms()
         )
         request = await self.hub.event(conv.id, "transcript_requested", email=email)
-        await self.hub.mail_transcript(conv, email, request)
+        if not await self.hub.mail_transcript(conv, email, request):
+            raise ProtocolError(
+                ErrorCode.RATE_LIMITED, "the transcript was sent as often as it can be"
+            )
 
     async def on_context(self, frame: Frame) -> None:
         """The page the shopper is on and their cart: kept on the conversation for agents, and

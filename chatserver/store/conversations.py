@@ -333,6 +333,10 @@ class Conversations:
     async def queue(self, site: str, department: str) -> list[str]:
         return [str(c) for c in await self._redis.zrange(keys.queue(site, department), 0, -1)]
 
+    async def count(self, site: str, conversation_id: str, counter: str) -> int:
+        """Add one to a counter field of the conversation; returns the new count."""
+        return int(await self._redis.hincrby(keys.conversation(site, conversation_id), counter, 1))
+
     async def set_fields(self, site: str, conversation_id: str, **fields: str | int) -> None:
         """Record plain metadata (first reply time, read positions, rating) on a conversation,
         and say so on the site channel (processes cache conversations: see gateway.cache)."""

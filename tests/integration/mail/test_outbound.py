@@ -143,3 +143,33 @@ async def test_a_mail_held_by_a_killed_process_is_sent_once_by_another(
     mails = await sink.wait_for(email, 2, scaled(20))
     assert sum(m["Message-ID"].startswith("<ack.") for m in mails) == 1
     await shopper.close()
+
+
+async def test_a_conversation_mails_its_transcript_three_times_at_most(
+    redis: Redis, site_key: str, servers: StartServer, smtp_sink: Callable[[], SmtpSink]
+) -> None:
+    """An anonymous shopper names any address: the server must not mail it without end."""
+    sink = smtp_sink()
+    await sink.start()
+    server = await servers(CHAT_SMTP_URL=sink.url, CHAT_MAIL_FROM="help@shop.example")
+    site = await make_site(redis, site_key)
+    shopper, _ = await shopper_client(server, site)
+    await shopper.send({"type": "start", "text": "hello", "client_msg_id": "m1"})
+    conv = str((await shopper.wait_for("ack", scaled(10), client_msg_id="m1"))["conversation_id"])
+    victim = f"victim-{site_key}@example.com"
+    for _ in range(3):
+        await _ask_transcript(shopper, conv, victim)
+    await shopper.send({"type": "transcript", "conversation_id": conv, "email": victim})
+    refused = await shopper.wait_for("error", scaled(10), conversation_id=conv)
+    assert refused["code"] == "rate_limited"
+    assert len(await sink.wait_for(victim, 3, scaled(20))) == 3
+    # A fourth would be queued behind a marker mail: once the marker is here, it is not.
+    await _leave_message_in(shopper, conv, f"marker-{site_key}@example.com")
+    await sink.wait_for(f"marker-{site_key}@example.com", 1, scaled(20))
+    assert len(sink.to(victim)) == 3
+    await shopper.close()
+
+
+async def _leave_message_in(shopper: Client, conv: str, email: str) -> None:
+    await shopper.send({"type": "leave_message", "conversation_id": conv, "email": email})
+    await shopper.wait_for("event", scaled(10), event="contact")
