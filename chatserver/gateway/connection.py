@@ -341,14 +341,16 @@ class Connection:
             view.last_id, view.epoch, view.syncing, view.buffer = after, epoch, True, []
             await self._catch_up(view)
 
-    async def catch_up(self, view: View) -> None:
+    async def catch_up(self, view: View, after_outage: bool = False) -> None:
         async with view.lock:
-            await self._catch_up(view)
+            await self._catch_up(view, after_outage)
 
-    async def _catch_up(self, view: View) -> None:
+    async def _catch_up(self, view: View, after_outage: bool = False) -> None:
+        """Send what the view has not seen, then `synced`. After a storage outage, first check
+        that what it saw still exists (a resume checked that already, in `on_resume`)."""
         view.syncing = True
         try:
-            if view.last_id != "0-0" and await self.hub.transcripts.lost_tail(
+            if after_outage and view.last_id != "0-0" and await self.hub.transcripts.lost_tail(
                 view.conversation_id, view.last_id
             ):
                 await self._lost_tail(view)
@@ -422,7 +424,7 @@ class Connection:
         self.send(outgoing.service(up))
         for view in list(self.views.values()):
             if up:
-                self.gateway.spawn(self.catch_up(view))
+                self.gateway.spawn(self.catch_up(view, after_outage=True))
             else:  # live entries wait in the buffer until the catch-up has read the gap
                 view.syncing = True
         if up:
