@@ -350,8 +350,10 @@ class Connection:
         that what it saw still exists (a resume checked that already, in `on_resume`)."""
         view.syncing = True
         try:
-            if after_outage and view.last_id != "0-0" and await self.hub.transcripts.lost_tail(
-                view.conversation_id, view.last_id
+            if (
+                after_outage
+                and view.last_id != "0-0"
+                and await self.hub.transcripts.lost_tail(view.conversation_id, view.last_id)
             ):
                 await self._lost_tail(view)
             while True:
