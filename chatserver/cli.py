@@ -1,4 +1,4 @@
-"""The `chatserver` command: serve, demo, agent, site. Parsing only; the work is elsewhere."""
+"""The `chatserver` command: serve, demo, agent, site, mail. Parsing only; the work is elsewhere."""
 
 from __future__ import annotations
 
@@ -86,9 +86,11 @@ def demo(seed: bool, **values: Any) -> None:
     Never on the internet: the demo store signs customer claims and its agents' password is
     published. `serve` has no demo store."""
     from chatserver import demo as demo_data
+    from chatserver.mail import demo_sink
     from chatserver.web.server import redis_for
 
-    settings = build_settings({**values, "demo": True})
+    # mail goes to a local SMTP sink shown at /demo/mailbox, unless --smtp-url is given
+    settings = demo_sink.with_sink(build_settings({**values, "demo": True}))
     _check_port(settings)
     with redis_for(settings) as ready:
         _check_redis(ready)
@@ -384,6 +386,50 @@ def site_list(**store: Any) -> None:
     for s in _with_store(store, sites.list_sites):
         origins = ", ".join(s.allowed_origins) or "any origin"
         click.echo(f"{s.key:<12} {s.name:<20} {','.join(s.departments):<30} {origins}")
+
+
+# --- mail (docs/email.md) -------------------------------------------------------------------
+@main.group()
+def mail() -> None:
+    """The mail outbox: its dead letters."""
+
+
+@mail.command("dead-letters")
+@click.option("--retry", "retry_key", default=None, metavar="KEY", help="Queue this mail again.")
+@click.option("--retry-all", is_flag=True, help="Queue every dead mail again.")
+@click.option("--drop", "drop_key", default=None, metavar="KEY", help="Forget this mail.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON lines.")
+@with_store_options
+def mail_dead_letters(
+    retry_key: str | None, retry_all: bool, drop_key: str | None, as_json: bool, **store: Any
+) -> None:
+    """List the mails given up on (KEY = Message-ID's left part), or retry or drop them."""
+    import orjson
+
+    from chatserver.mail import admin
+    from chatserver.store.outbox import Outbox
+
+    if sum((retry_key is not None, retry_all, drop_key is not None)) > 1:
+        raise click.UsageError("give one of --retry, --retry-all, --drop")
+    if retry_key is None and not retry_all and drop_key is None:
+        rows = _with_store(store, lambda r: admin.dead_letters(Outbox(r, Scripts(r), "cli")))
+        for row in rows:
+            click.echo(orjson.dumps(row).decode() if as_json else
+                       f"{row['key']:<50} {row['to']:<30} {row['template']:<12} "
+                       f"tries {row['tries']}")  # fmt: skip
+        if not rows and not as_json:
+            click.echo("no dead letters")
+        return
+    key = None if retry_all else retry_key or drop_key
+    done = _with_store(store, lambda r: admin.revive(Outbox(r, Scripts(r), "cli"), key,
+                                                     drop=drop_key is not None))  # fmt: skip
+    if key is not None and not done:
+        raise click.ClickException(f"no dead letter {key!r}")
+    verb = "dropped" if drop_key is not None else "queued again"
+    for done_key in done:
+        click.echo(f"{verb} {done_key}")
+    if not done:
+        click.echo("no dead letters")
 
 
 def _prompt_password() -> str:

@@ -42,10 +42,15 @@ OPTIONS: tuple[Option, ...] = (
     Option("host", str, "127.0.0.1", "Interface to listen on."),
     Option("port", int, 8000, "TCP port to listen on."),
     Option("workers", int, 1, "Number of server processes sharing the port."),
-    Option("redis_url", str, "", "Redis URL (redis://, rediss://, unix://). Empty: start the "
-           "embedded redis-server with its data in --data-dir."),
+    Option("redis_url", str, "", "Redis URL (redis://, rediss://, unix://; a Redis Cluster: "
+           "redis+cluster://HOST:PORT[,HOST:PORT]; Sentinel: redis+sentinel://HOST:PORT[,...]/"
+           "MASTER; docs/scaling.md). Empty: start the embedded redis-server in --data-dir."),
     Option("redis_connections", int, 64, "Redis connections per process (callers wait for a "
            "free one)."),
+    Option("redis_replicas_ack", int, 0, "Replicas that must confirm a message, note or "
+           "assignment (Redis WAIT) before it is acked. 0: acked once the master has it."),
+    Option("redis_replicas_timeout_ms", int, 1000, "How long a write waits for those "
+           "replicas; past it the client is told 'unavailable' and resends."),
     Option("data_dir", str, "./chat-data", "Where the embedded Redis keeps its append-only file."),
     Option("appendfsync", str, "always", "Embedded Redis fsync policy: 'always' (no acked "
            "message is lost on a crash) or 'everysec' (faster; up to ~1 s may be lost)."),
@@ -78,6 +83,8 @@ OPTIONS: tuple[Option, ...] = (
            "(shoppers share carrier NAT: keep it generous); more are closed 1008."),
     Option("conversations_per_visitor", int, 10, "New conversations a visitor may start per hour."),
     Option("conversations_per_address", int, 60, "New conversations per client address per hour."),
+    Option("kb_requests_per_minute", int, 120, "Public knowledge-base requests (article search, "
+           "article, feedback, /help pages) per client address per minute; more get 429."),
     Option("visitor_rate_per_second", float, 2.0, "Messages a shopper may send per second, "
            "across all their sockets and reconnects (sustained)."),
     Option("visitor_rate_burst", int, 60, "Messages a shopper may send in a burst."),
@@ -104,6 +111,35 @@ OPTIONS: tuple[Option, ...] = (
            "Empty: chat@ the SMTP server's host."),
     Option("mail_claim_seconds", float, 60.0, "How long a mail a process read stays unsent "
            "before another process takes it over (the first one died)."),
+    Option("mail_retry_max_seconds", float, 300.0, "Longest wait between two tries of a mail "
+           "the SMTP server did not take (the wait doubles from 2 s up to this)."),
+    Option("mail_max_tries", int, 10, "Tries of a mail before it goes to the dead-letter list."),
+    Option("mail_reply_delay_seconds", float, 120.0, "How long after an agent's line the lines "
+           "the shopper has not read in the widget are mailed to them (one mail for all)."),
+    Option("mail_file_url_seconds", float, 604800.0, "How long the signed links to attachments "
+           "in mails (transcripts, agents' replies) work: 7 days by default."),
+    Option("mail_inbound_domain", str, "", "Domain of the signed reply addresses "
+           "(reply+TOKEN@DOMAIN) in mails' Reply-To. Empty: shoppers cannot answer by mail."),
+    Option("mail_inbound_secret", str, "", "Shared secret of POST /api/v1/mail/inbound (the "
+           "password of its HTTP basic auth). Empty: the endpoint answers 404."),
+    Option("mail_inbound_listen", str, "", "host:port of the built-in SMTP receiver for "
+           "replies (point MX of the inbound domain at it). Empty: off."),
+    Option("demo_mail_sink", str, "", "host:port of the local SMTP sink `chatserver demo` "
+           "runs when no --smtp-url is given (its mail shows at /demo/mailbox; demo only)."),
+    # --- attachments (docs/operations.md#attachments) ---
+    Option("attachments_url", str, "", "Where uploaded files are kept: file:///path, "
+           "s3://ACCESS:SECRET@host[:port]/bucket[/prefix][?secure=0&region=R], or 'off' (no "
+           "uploads). Empty: DATA_DIR/attachments."),
+    Option("max_upload_bytes", int, 10 * 1024 * 1024, "Largest file a shopper or agent may "
+           "upload (413 too_large)."),
+    Option("uploads_per_visitor", int, 20, "Files a shopper may upload per hour (429 "
+           "rate_limited)."),
+    Option("conversation_upload_bytes", int, 50 * 1024 * 1024, "Bytes of files a conversation "
+           "may hold (409 conversation_full)."),
+    Option("max_image_pixels", int, 50_000_000, "Most pixels an uploaded image may have (more: "
+           "422 bad_file; decompression bombs)."),
+    Option("attachment_url_seconds", float, 3600.0, "How long a signed file URL works (then "
+           "410 expired; clients fetch fresh ones)."),
     Option("demo", bool, False, "Demo mode (set by `chatserver demo`).", cli=False),
 )  # fmt: skip
 
@@ -115,6 +151,8 @@ class Settings:
     workers: int = 1
     redis_url: str = ""
     redis_connections: int = 64
+    redis_replicas_ack: int = 0
+    redis_replicas_timeout_ms: int = 1000
     data_dir: str = "./chat-data"
     appendfsync: str = "always"
     secret: str = ""
@@ -134,6 +172,7 @@ class Settings:
     sockets_per_address: int = 256
     conversations_per_visitor: int = 10
     conversations_per_address: int = 60
+    kb_requests_per_minute: int = 120
     visitor_rate_per_second: float = 2.0
     visitor_rate_burst: int = 60
     max_entries: int = 1000
@@ -148,6 +187,20 @@ class Settings:
     smtp_url: str = ""
     mail_from: str = ""
     mail_claim_seconds: float = 60.0
+    mail_retry_max_seconds: float = 300.0
+    mail_max_tries: int = 10
+    mail_reply_delay_seconds: float = 120.0
+    mail_file_url_seconds: float = 604800.0
+    mail_inbound_domain: str = ""
+    mail_inbound_secret: str = ""
+    mail_inbound_listen: str = ""
+    demo_mail_sink: str = ""
+    attachments_url: str = ""
+    max_upload_bytes: int = 10 * 1024 * 1024
+    uploads_per_visitor: int = 20
+    conversation_upload_bytes: int = 50 * 1024 * 1024
+    max_image_pixels: int = 50_000_000
+    attachment_url_seconds: float = 3600.0
     demo: bool = False
 
     def validated(self) -> Settings:
@@ -163,11 +216,31 @@ class Settings:
         if self.redis_url:
             scheme = urlparse(self.redis_url).scheme
             _require(
-                scheme in ("redis", "rediss", "unix"),
+                scheme in ("redis", "rediss", "unix", "redis+cluster", "rediss+cluster",
+                           "redis+sentinel", "rediss+sentinel"),
                 "redis_url",
                 self.redis_url,
-                "must start with redis://, rediss:// or unix://",
+                "must start with redis://, rediss://, unix://, redis+cluster:// or "
+                "redis+sentinel://",
+            )  # fmt: skip
+            _require(
+                not scheme.endswith("+sentinel") or bool(urlparse(self.redis_url).path.strip("/")),
+                "redis_url",
+                self.redis_url,
+                "a redis+sentinel:// URL names its master: redis+sentinel://HOST:PORT/MASTER",
             )
+        _require(
+            0 <= self.redis_replicas_ack <= 16,
+            "redis_replicas_ack",
+            self.redis_replicas_ack,
+            "must be 0..16",
+        )
+        _require(
+            self.redis_replicas_timeout_ms >= 1,
+            "redis_replicas_timeout_ms",
+            self.redis_replicas_timeout_ms,
+            "must be >= 1",
+        )
         for name in (
             "grace_seconds",
             "queue_hold_seconds",
@@ -181,6 +254,11 @@ class Settings:
             "claim_max_hours",
             "reports_keep_days",
             "mail_claim_seconds",
+            "attachment_url_seconds",
+            "mail_retry_max_seconds",
+            "mail_reply_delay_seconds",
+            "mail_file_url_seconds",
+            "mail_max_tries",
         ):
             _require(getattr(self, name) > 0, name, getattr(self, name), "must be > 0")
         _require(self.reopen_days >= 0, "reopen_days", self.reopen_days, "must be >= 0")
@@ -207,8 +285,13 @@ class Settings:
             "sockets_per_address",
             "conversations_per_visitor",
             "conversations_per_address",
+            "kb_requests_per_minute",
             "visitor_rate_burst",
             "max_entries",
+            "max_upload_bytes",
+            "uploads_per_visitor",
+            "conversation_upload_bytes",
+            "max_image_pixels",
         ):
             _require(getattr(self, name) >= 1, name, getattr(self, name), "must be >= 1")
         _require(
@@ -232,6 +315,23 @@ class Settings:
         _require(
             not self.mail_from or "@" in self.mail_from, "mail_from", self.mail_from,
             "must be an email address",
+        )  # fmt: skip
+        for name in ("mail_inbound_listen", "demo_mail_sink"):
+            _require(
+                not getattr(self, name) or _host_port(getattr(self, name)) is not None,
+                name, getattr(self, name), "must be host:port",
+            )  # fmt: skip
+        _require(
+            not self.mail_inbound_secret or len(self.mail_inbound_secret) >= 16,
+            "mail_inbound_secret", "(hidden)", "must be at least 16 characters",
+        )  # fmt: skip
+        _require(
+            "@" not in self.mail_inbound_domain and " " not in self.mail_inbound_domain,
+            "mail_inbound_domain", self.mail_inbound_domain, "must be a domain name",
+        )  # fmt: skip
+        _require(
+            not _attachments_url_problem(self.attachments_url), "attachments_url",
+            _without_password(self.attachments_url), _attachments_url_problem(self.attachments_url),
         )  # fmt: skip
         if self.public_url:
             _require(
@@ -293,6 +393,17 @@ def host_port(value: str) -> tuple[str, int]:
     if found is None:
         raise ConfigError(f"{value!r} is not host:port")
     return found
+
+
+def _attachments_url_problem(url: str) -> str:
+    from chatserver.attachments.storage import check_url  # (no import cycle at module load)
+
+    return check_url(url)
+
+
+def _without_password(url: str) -> str:
+    parsed = urlparse(url)
+    return parsed._replace(netloc=parsed.hostname or "").geturl() if parsed.password else url
 
 
 def _require(ok: bool, name: str, value: object, rule: str) -> None:

@@ -7,10 +7,12 @@ import time
 
 from chatserver.core.model import Agent, Role, Site
 from chatserver.core.widget_settings import WidgetSettings
+from chatserver.kb import demo as kb_demo
 from chatserver.orders import demo as demo_orders
 from chatserver.reports import demo_history
 from chatserver.store import keys, sites
 from chatserver.store.agents import Agents
+from chatserver.store.articles import Articles
 from chatserver.store.clients import Redis
 from chatserver.store.scripts import Scripts
 
@@ -63,6 +65,17 @@ async def seed(redis: Redis, keep_ms: int = demo_history.DEFAULT_KEEP_MS) -> lis
         ):  # data seeded before the marker existed
             await agents.mark_demo_password(agent.login)
     await demo_orders.seed(redis, DEMO_SITE.key, int(time.time() * 1000))
+    await _seed_knowledge_base(redis, int(time.time() * 1000))
     # Four weeks of made-up chats, marked as demo data, so the reports page shows something.
     await demo_history.seed(redis, DEMO_SITE, DEMO_AGENTS, int(time.time() * 1000), keep_ms)
     return list(DEMO_AGENTS)
+
+
+async def _seed_knowledge_base(redis: Redis, now_ms: int) -> None:
+    """The FAQ articles and the cart-page invitation, unless the site has some already (an
+    admin's edits are kept)."""
+    store = Articles(redis)
+    if not await store.count(DEMO_SITE.key):
+        await store.save(DEMO_SITE.key, kb_demo.articles(now_ms, DEMO_SITE.departments))
+    if not await store.invitations(DEMO_SITE.key):
+        await store.set_invitations(DEMO_SITE.key, kb_demo.invitations())

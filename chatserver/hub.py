@@ -20,10 +20,12 @@ from chatserver.config import Settings
 from chatserver.core import mail
 from chatserver.core.frames import stream_id_key
 from chatserver.core.model import Agent, AgentStatus, Conversation, ConversationState, Site
-from chatserver.mail import to_record
+from chatserver.mail import notices, to_record
 from chatserver.reports import metrics
 from chatserver.store import sites
 from chatserver.store.agents import Agents
+from chatserver.store.articles import Articles
+from chatserver.store.attachments import AttachmentIndex
 from chatserver.store.clients import Redis
 from chatserver.store.conversation_index import ConversationIndex
 from chatserver.store.conversations import Assignment, Conversations
@@ -72,7 +74,10 @@ class Hub:
         self.redis = redis
         self.settings = settings
         self.now_ms = clock
-        scripts = Scripts(redis, metrics.redis_call)
+        self.scripts = scripts = Scripts(
+            redis, metrics.redis_call,
+            settings.redis_replicas_ack, settings.redis_replicas_timeout_ms,
+        )  # fmt: skip
         self.agents = Agents(redis, scripts)
         counting = Counting(_days_ms(settings.reports_keep_days), _days_ms(settings.reopen_days))
         self.conversations = Conversations(redis, scripts, counting)
@@ -84,7 +89,11 @@ class Hub:
         )
         self.shopper_rate = Rate(settings.visitor_rate_per_second, settings.visitor_rate_burst)
         self.customers = Customers(redis)
+        self.attachments = AttachmentIndex(
+            redis, _days_ms(settings.retention_days), settings.conversation_upload_bytes
+        )
         self.index = ConversationIndex(redis)  # search, tags, the reply-time figure
+        self.articles = Articles(redis)  # the knowledge base
         self.logins = LoginThrottle(redis, scripts)
         # Without an SMTP server nothing is queued: no mail is promised that nothing would send.
         self.outbox = Outbox(redis, scripts, _consumer_name()) if settings.smtp_url else None
@@ -143,13 +152,20 @@ class Hub:
         client_msg_id: str,
         text: str,
         note: bool = False,
+        via: str = "",
+        attachment: dict[str, Any] | None = None,
     ) -> tuple[str, bool]:
         """Store a message (or an agent's internal `note`) once per (sender, client message
-        id). Returns (id, new). Transcripts.Refused if over a limit."""
+        id). Returns (id, new). Transcripts.Refused if over a limit. `via` 'email': the
+        shopper wrote it by mail (docs/email.md)."""
         entry: dict[str, Any] = {"kind": "note" if note else "message", "from": sender,
                                  "text": text, "cmid": client_msg_id}  # fmt: skip
         if note:
             entry["internal"] = True
+        if via:
+            entry["via"] = via
+        if attachment is not None:  # Attachment.entry(): URLs are signed per delivery
+            entry["attachment"] = attachment
         shopper = sender["role"] == "shopper"
         entry_id, new = await self.transcripts.append(
             conv.id, entry, _dedupe_key(sender, client_msg_id, note),
@@ -161,6 +177,10 @@ class Hub:
             await self.conversations.set_first_reply(
                 conv.site, conv.id, self.now_ms(), sender["id"]
             )
+        if new and not note and sender["role"] == "agent" and self.outbox is not None:
+            # mailed later if the shopper has not read it in the widget (mail/replies.py)
+            delay_ms = int(self.settings.mail_reply_delay_seconds * 1000)
+            await self.outbox.reply_later(conv.site, conv.id, self.now_ms() + delay_ms)
         return entry_id, new
 
     async def stored_id(
@@ -226,6 +246,8 @@ class Hub:
             return False
         metrics.ENDED.labels("closed").inc()
         await self.event(conv.id, "closed", by=by, outcome=outcome)
+        if self.outbox is not None:  # the transcript, if the site mails it on close
+            await notices.on_close(self, conv)
         await self._expire(conv.site, conv.id)
         await self._serve_agent_departments(conv.site, agent)
         return True
@@ -331,9 +353,11 @@ class Hub:
         site = await self.site(conv.site) if self.outbox is not None else None
         if self.outbox is None or site is None:
             return
+        opens = mail.opening_time(site.widget, self.now_ms(), site.widget.language)
         ack = mail.left_message_ack(conv.id, email, site.name, name, site.widget.reply_hours,
-                                    site.widget.language)  # fmt: skip
+                                    site.widget.language, site.key, opens)  # fmt: skip
         await self.outbox.enqueue(to_record(ack))
+        await notices.on_left(self, conv, email, name)  # the team, if out of hours
 
     async def mail_transcript(self, conv: Conversation, email: str, request_id: str) -> bool:
         """Queue the transcript up to the request (transcript entry `request_id`) to `email`.
@@ -348,7 +372,8 @@ class Hub:
         upto = stream_id_key(request_id)
         entries = await self.transcripts.read(conv.id, count=self.settings.max_entries + 100)
         shown = [e.data for e in entries if stream_id_key(e.id) <= upto]
-        sent = mail.transcript(conv.id, request_id, email, site.name, shown, site.widget.language)
+        sent = mail.transcript(conv.id, request_id, email, site.name, shown, site.widget.language,
+                               site.key)  # fmt: skip
         await self.outbox.enqueue(to_record(sent))
         return True
 
@@ -403,6 +428,7 @@ class Hub:
         )  # fmt: skip
         if ttl:
             await self.transcripts.expire(conversation_id, ttl)
+            await self.attachments.expire(conversation_id, ttl, self.now_ms())
 
     async def _serve_agent_departments(self, site: str, login: str) -> None:
         if not login:

@@ -90,6 +90,18 @@ ensure_chromium() {
   apt_install chromium
 }
 
+# ensure_cluster_tools: Debian's redis-server >= 7 (with redis-cli and Sentinel) and haproxy,
+# for tests/integration/cluster (a Redis Cluster, Sentinel failover, servers behind HAProxy).
+ensure_cluster_tools() {
+  local missing=()
+  if ! /usr/bin/redis-server --version 2>/dev/null | grep -Eq 'v=([7-9]|[1-9][0-9])\.'; then
+    missing+=(redis-server redis-tools)
+  fi
+  [ -x /usr/sbin/haproxy ] || command -v haproxy >/dev/null 2>&1 || missing+=(haproxy)
+  [ "${#missing[@]}" -eq 0 ] && return 0
+  apt_install "${missing[@]}"
+}
+
 # ensure_cjk_fonts: Chinese glyphs for headless chromium (screenshots, Chinese names).
 ensure_cjk_fonts() {
   [ -d /usr/share/fonts/opentype/noto ] && ls /usr/share/fonts/opentype/noto/NotoSansCJK* >/dev/null 2>&1 && return 0

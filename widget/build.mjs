@@ -6,7 +6,8 @@
 //   that it can be cached for a year);
 // - the agent console (agent_console/static/console.js and the modules it imports) into
 //   agent_console/static/dist/console.js, and its reports page (reports.js, with uPlot) into
-//   agent_console/static/dist/reports.js, with uPlot's stylesheet copied beside it.
+//   agent_console/static/dist/reports.js, with uPlot's stylesheet copied beside it, and its
+//   knowledge-base pages (articles.js, invitations.js) into agent_console/static/dist/.
 // Both take the shared client library (client/: socket, ids, frames, links) into their bundle.
 // Prints each file's size, raw and gzipped (the console's CSS too, served as is), and fails
 // when a file is over its budget. With --check it writes nothing and fails when the committed
@@ -26,6 +27,7 @@ const CONSOLE = join(ROOT, "agent_console", "static");
 const BUDGETS = {
   "widget.js": 3 * 1024, "widget/chat.js": 30 * 1024, "console/dist/console.js": 40 * 1024,
   "console/console.css": 8 * 1024, "console/dist/reports.js": 32 * 1024, "console/dist/uplot.css": 2 * 1024,
+  "console/dist/articles.js": 8 * 1024, "console/dist/invitations.js": 8 * 1024,
 };
 // Measured against its budget, not written: the console's own stylesheet is its source.
 const SOURCES = new Set(["console/console.css"]);
@@ -62,9 +64,13 @@ async function build() {
   // bundle and uPlot's stylesheet are committed beside the console's.
   const reports = await bundle("agent_console/static/reports.js", "esm");
   const uplotCss = await readFile(join(ROOT, "node_modules", "uplot", "dist", "uPlot.min.css"));
+  // The knowledge-base pages (admins, supervisors): a bundle each.
+  const articles = await bundle("agent_console/static/articles.js", "esm");
+  const invitations = await bundle("agent_console/static/invitations.js", "esm");
   return {
     "widget.js": loader, "widget/chat.js": chat, "console/dist/console.js": console_,
     "console/console.css": css, "console/dist/reports.js": reports, "console/dist/uplot.css": uplotCss,
+    "console/dist/articles.js": articles, "console/dist/invitations.js": invitations,
   };
 }
 

@@ -95,7 +95,8 @@ export class Chat {
   /** @returns {string} the last message's text, for the chat list */
   preview() {
     const messages = this.transcript().filter((e) => e.type === "message");
-    return messages.length ? String(messages[messages.length - 1].text) : "";
+    const last = messages[messages.length - 1];
+    return last ? String(last.text || (last.attachment ? `📎 ${last.attachment.name}` : "")) : "";
   }
 
   /**

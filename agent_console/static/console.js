@@ -7,6 +7,8 @@
  */
 import { compareIds, newCmid } from "../../client/ids.js";
 import { api } from "./api.js";
+import { ArticlePicker } from "./article_picker.js";
+import { Attach, refreshFiles } from "./attach.js";
 import { Chat, isShopperMessage, TYPING_SHOWN_MS } from "./chats.js";
 import { BOOT, byId, duration, el, t, toast } from "./dom.js";
 import { Drafts } from "./drafts.js";
@@ -18,7 +20,7 @@ import { MyReplies, QuickReplies } from "./replies.js";
 import { Search } from "./search.js";
 import { AgentSocket } from "./socket.js";
 import { Tags } from "./tags.js";
-import { entryItem } from "./transcript.js";
+import { entryItem, readBefore } from "./transcript.js";
 
 /** @typedef {import("./dom.js").Frame} Frame */
 
@@ -58,6 +60,7 @@ const ui = {
 };
 
 const socket = new AgentSocket(onFrame, onLink);
+const attach = new Attach(chats, socket, (id) => renderAll(id));
 const panel = new Panel(insertText, () => renderList());
 const replies = new QuickReplies(ui.composer, () => selected);
 const myReplies = new MyReplies(replies);
@@ -66,6 +69,7 @@ const queue = new Queue();
 const search = new Search();
 const tags = new Tags();
 const drafts = new Drafts(BOOT.agent.id);
+new ArticlePicker(insertText, () => Boolean(selected && chats.get(selected)?.open));
 
 // --- frames from the server ----------------------------------------------------------------
 /** @param {Frame} f */
@@ -125,6 +129,7 @@ function conversation(f) {
 function entry(f) {
   const chat = chats.get(f.conversation_id);
   if (!chat || !chat.add(f)) return;
+  if (f.attachment) refreshFiles(chat.id);
   if (f.type === "message" && f.from?.role === "agent" && f.from?.id === BOOT.agent.id) {
     chat.outbox.delete(f.client_msg_id);
   }
@@ -291,6 +296,7 @@ function select(id) {
     if (selected) drafts.set(selected, ui.composer.value);
     ui.composer.value = id ? drafts.get(id) : "";
     replies.close();
+    attach.unpick(); // a file chosen for one customer never goes to another
     byId("composer-warning").hidden = true;
   }
   selected = id;
@@ -323,8 +329,8 @@ function markRead(chat) {
 /** @param {Chat} chat */
 function resendOutbox(chat) {
   for (const pending of chat.outbox.values()) {
-    const { type, conversation_id, client_msg_id, text } = pending;
-    socket.send({ type, conversation_id, client_msg_id, text });
+    const { type, conversation_id, client_msg_id, text, attachment_id } = pending;
+    socket.send({ type, conversation_id, client_msg_id, text, attachment_id });
   }
 }
 
@@ -332,16 +338,21 @@ function resendOutbox(chat) {
 function send() {
   const chat = selected ? chats.get(selected) : undefined;
   const text = ui.composer.value.trim();
-  if (!chat || !text || replies.open) return;
+  if (!chat || (!text && !attach.chosen) || replies.open) return;
   if (!chat.open) {
     toast(t("error_conversation_closed"), "error");
     return;
   }
-  const frame = { type: ui.noteMode.checked ? "note" : "message", conversation_id: chat.id,
-    client_msg_id: newCmid("c"), text };
-  chat.outbox.set(frame.client_msg_id, { ...frame, ts: Date.now(),
-    from: { role: "agent", id: BOOT.agent.id, name: BOOT.agent.name } });
-  socket.send(frame);
+  if (attach.chosen && ui.noteMode.checked) return toast(t("attach_not_in_notes"), "error");
+  if (attach.chosen) {
+    attach.send(chat, text);
+  } else {
+    const frame = { type: ui.noteMode.checked ? "note" : "message", conversation_id: chat.id,
+      client_msg_id: newCmid("c"), text };
+    chat.outbox.set(frame.client_msg_id, { ...frame, ts: Date.now(),
+      from: { role: "agent", id: BOOT.agent.id, name: BOOT.agent.name } });
+    socket.send(frame);
+  }
   ui.composer.value = "";
   drafts.set(chat.id, "");
   byId("composer-warning").hidden = true;
@@ -426,6 +437,7 @@ function renderConversation() {
   ui.meta.textContent = [chat.summary.department, t(`state_${chat.state}`)].filter(Boolean).join(" · ");
   const atBottom = ui.transcript.scrollHeight - ui.transcript.scrollTop - ui.transcript.clientHeight < 40;
   const items = chat.transcript().map((e) => entryItem(e, { shopperRead: chat.shopperRead }));
+  items.unshift(...readBefore(chat.summary.articles_read));
   for (const [cmid, text] of chat.failed) {
     items.push(entryItem({ type: "message", client_msg_id: cmid, text: t("failed_message"),
       from: { role: "agent", name: BOOT.agent.name } }, { failed: text }));
@@ -433,6 +445,7 @@ function renderConversation() {
   for (const pending of chat.outbox.values()) {
     if (!pending.ackId || !chat.entries.has(pending.ackId)) items.push(entryItem(pending, { pending: true }));
   }
+  items.push(...attach.pending(chat.id));
   ui.transcript.replaceChildren(...items);
   if (atBottom) ui.transcript.scrollTop = ui.transcript.scrollHeight;
   renderTyping();

@@ -5,6 +5,7 @@
  * It never waits for the store: orders come from the server's cache, with their age.
  */
 import { api } from "./api.js";
+import { filesSection } from "./attach.js";
 import { byId, duration, el, safeUrl, t, toast, when } from "./dom.js";
 import { entryItem, outcomeText } from "./transcript.js";
 
@@ -89,6 +90,7 @@ export class Panel {
       el("section", { class: "context", "aria-label": t("panel_context") }, ...this.context(data)),
       el("section", { class: "orders", "aria-label": t("panel_orders") }, ...this.orders(data)),
       el("section", { class: "history", "aria-label": t("panel_history") }, ...this.history(data)),
+      filesSection(data.conversation_id),
     );
     this.root.dataset.conversationId = data.conversation_id;
   }

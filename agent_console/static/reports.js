@@ -16,9 +16,12 @@ import { TARGETED, card, format, more } from "./kpis.js";
 const AGENT_COLUMNS = ["assigned", "closed", "agent_hours", "chats_per_agent_hour", "wait_median",
   "handle_median", "csat", "rated", "resolution_rate", "transfers", "left_answered"];
 const DEPARTMENT_COLUMNS = ["conversations", "answered", "wait_median", "wait_p90",
-  "abandonment_rate", "closed", "csat", "resolution_rate", "transfers_per_chat", "agent_hours"];
+  "abandonment_rate", "closed", "csat", "resolution_rate", "transfers_per_chat", "agent_hours",
+  "deflected", "deflection_rate"];
 const DAY_COLUMNS = ["conversations", "answered", "wait_median", "wait_p90", "abandonment_rate",
-  "closed", "csat", "resolution_rate", "left"];
+  "closed", "csat", "resolution_rate", "left", "deflected", "deflection_rate"];
+/** Shown after kpis.js's list under the cards: the shoppers the FAQ articles answered. */
+const SELF_SERVICE = ["deflected", "deflection_rate"];
 const CHART_HEIGHT = 240;
 
 /** @type {uPlot[]} */
@@ -81,7 +84,9 @@ function render(report) {
   const period = report.from === report.to ? report.from : `${report.from} – ${report.to}`;
   const periods = [{ label: period, figures: report.summary }];
   byId("summary").replaceChildren(...TARGETED.map((name) => card(name, periods, report.targets)));
-  byId("summary-more").replaceChildren(...more(report.summary));
+  byId("summary-more").replaceChildren(...more(report.summary), ...SELF_SERVICE.map((name) => el("div", {},
+    el("dt", { text: t(`kpi_${name}`) }),
+    el("dd", { dataset: { kpi: name }, text: show(name, report.summary[name]) }))));
   table("agents-table", "agent", report.agents.map((/** @type {Report} */ r) => ({ ...r, agent: r.name })), AGENT_COLUMNS);
   table("departments-table", "department", report.departments, DEPARTMENT_COLUMNS);
   table("days-table", "day", report.days, DAY_COLUMNS);
@@ -100,9 +105,19 @@ function table(id, key, rows, columns) {
     ...columns.map((name) => el("th", { scope: "col", text: t(`kpi_${name}`) }))));
   const body = el("tbody", {}, ...(rows.length ? rows.map((row) => el("tr", {},
     el("th", { scope: "row", text: row[key] }),
-    ...columns.map((name) => el("td", { dataset: { kpi: name }, text: format(name, row[name]) }))))
+    ...columns.map((name) => el("td", { dataset: { kpi: name }, text: show(name, row[name]) }))))
     : [el("tr", {}, el("td", { colspan: columns.length + 1, class: "empty", text: t("reports_no_data") }))]));
   byId(id).replaceChildren(head, body);
+}
+
+/**
+ * A figure as text (kpis.js's format; the share answered by articles as a percentage).
+ * @param {string} name
+ * @param {number | null | undefined} value
+ */
+function show(name, value) {
+  if (name === "deflection_rate" && typeof value === "number") return `${(value * 100).toFixed(1)}%`;
+  return format(name, value);
 }
 
 // --- charts ---------------------------------------------------------------------------------------

@@ -2,6 +2,7 @@
 /** Transcript entries as list items: messages, internal notes, system events. */
 import { compareIds } from "../../client/ids.js";
 import { richText } from "../../client/links.js";
+import { figure } from "./attach.js";
 import { clock, el, t } from "./dom.js";
 
 /** @typedef {import("./dom.js").Frame} Frame */
@@ -27,14 +28,28 @@ export function entryItem(entry, state = {}) {
     : role === "shopper" ? t("customer") : entry.from?.name || t("agent");
   const item = el("li", { class: classes.join(" "), dataset: { id: entry.id || "", cmid: entry.client_msg_id || "" } },
     el("div", { class: "meta" }, el("span", { class: "who", text: who }),
-      entry.ts ? el("time", { text: clock(entry.ts) }) : null),
+      entry.ts ? el("time", { text: clock(entry.ts) }) : null,
+      entry.via === "email" ? el("span", { class: "via-email", text: t("via_email") }) : null),
     linked(el("div", { class: "text" }), String(entry.text ?? "")));
+  if (entry.attachment) item.lastChild?.before(figure(entry.attachment, entry.conversation_id));
   if (state.failed) item.append(el("div", { class: "status error", text: state.failed }));
   else if (state.pending) item.append(el("div", { class: "status", text: t("sending") }));
   else if (!note && role === "agent" && state.shopperRead && compareIds(entry.id, state.shopperRead) <= 0) {
     item.append(el("div", { class: "status read", text: t("read_by_customer") }));
   }
   return item;
+}
+
+/**
+ * The knowledge-base articles the shopper opened in the widget before asking (the
+ * conversation's `articles_read`), as the transcript's first line; none: nothing.
+ * @param {{id: string, title: string}[] | undefined} articles
+ * @returns {HTMLElement[]}
+ */
+export function readBefore(articles) {
+  if (!articles?.length) return [];
+  return [el("li", { class: "entry event read-before", dataset: { articles: articles.map((a) => a.id).join(" ") } },
+    el("span", { class: "text", text: t("articles_read_before", { titles: articles.map((a) => a.title).join(", ") }) }))];
 }
 
 /**
@@ -76,6 +91,10 @@ export function eventText(e) {
       return t("event_rated", { rating: t(`rating_${e.rating}`) });
     case "transcript_requested":
       return t("event_transcript", { email: e.email || "" });
+    case "emailed": // agents' lines the customer had not read, mailed to them (docs/email.md)
+      return t("event_emailed", { count: Array.isArray(e.entries) ? e.entries.length : 0 });
+    case "continued":
+      return t("event_continued");
     default:
       return t("event_other", { event: String(e.event) });
   }

@@ -74,11 +74,18 @@ class ProtocolError(Exception):
 
 # Field specs: name -> (python type, required). Strings are bounded by MAX_ID_CHARS unless
 # listed in _LONG_TEXT.
-_S, _I, _B, _D = str, int, bool, dict
+_S, _I, _B, _D, _L = str, int, bool, dict, list
+MAX_LIST_ITEMS = 10  # a list field (articles_read) holds at most this many ids
 _COMMON: dict[str, dict[str, tuple[type, bool]]] = {
     "hello": {"token": (_S, False), "site": (_S, False), "customer": (_D, False)},
     "ping": {},
-    "message": {"conversation_id": (_S, True), "client_msg_id": (_S, True), "text": (_S, True)},
+    # `text` may be empty or absent when `attachment_id` names an uploaded file (docs/api.md)
+    "message": {
+        "conversation_id": (_S, True),
+        "client_msg_id": (_S, True),
+        "text": (_S, False),
+        "attachment_id": (_S, False),
+    },
     "typing": {"conversation_id": (_S, True), "typing": (_B, True)},
     "read": {"conversation_id": (_S, True), "up_to": (_S, True)},
     "resume": {"conversation_id": (_S, True), "epoch": (_I, True), "after": (_S, True)},
@@ -87,7 +94,8 @@ _COMMON: dict[str, dict[str, tuple[type, bool]]] = {
 SHOPPER_FRAMES: dict[str, dict[str, tuple[type, bool]]] = {
     **_COMMON,
     "start": {"department": (_S, False), "text": (_S, False), "client_msg_id": (_S, False),
-              "name": (_S, False), "email": (_S, False), "leave_message": (_B, False)},
+              "name": (_S, False), "email": (_S, False), "leave_message": (_B, False),
+              "articles_read": (_L, False)},
     "leave_message": {"conversation_id": (_S, True), "email": (_S, True), "name": (_S, False)},
     "rate": {"conversation_id": (_S, True), "rating": (_S, True), "text": (_S, False)},
     "transcript": {"conversation_id": (_S, True), "email": (_S, True)},
@@ -145,12 +153,16 @@ def validate(value: dict[str, Any], specs: dict[str, dict[str, tuple[type, bool]
         raise ProtocolError(ErrorCode.UNKNOWN_TYPE, f"unknown frame type {kind[:40]!r}")
     ref = value.get("client_msg_id") if isinstance(value.get("client_msg_id"), str) else None
     data: dict[str, Any] = {}
+    if kind == "message" and value.get("attachment_id") and value.get("text") == "":
+        value = {k: v for k, v in value.items() if k != "text"}  # a file without a caption
     for name, (kind_of, required) in spec.items():
         if name not in value or value[name] is None:
             if required:
                 raise ProtocolError(ErrorCode.MISSING_FIELD, f"field {name!r} is required", ref)
             continue
         data[name] = _check(name, value[name], kind_of, ref)
+    if kind == "message" and "text" not in data and "attachment_id" not in data:
+        raise ProtocolError(ErrorCode.MISSING_FIELD, "field 'text' is required", ref)
     return Frame(kind, data)
 
 
@@ -169,6 +181,10 @@ def _check(name: str, v: Any, kind_of: type, ref: str | None) -> Any:
             )
         if name == "text" and not v.strip():
             raise ProtocolError(ErrorCode.INVALID_FIELD, "field 'text' is empty", ref)
+    if isinstance(v, list) and (len(v) > MAX_LIST_ITEMS or not all(
+            isinstance(i, str) and 0 < len(i) <= MAX_ID_CHARS for i in v)):  # fmt: skip
+        message = f"field {name!r} must list at most {MAX_LIST_ITEMS} ids"
+        raise ProtocolError(ErrorCode.INVALID_FIELD, message, ref)
     return v
 
 
@@ -210,8 +226,13 @@ def entry_frame(conversation_id: str, entry_id: str, entry: dict[str, Any]) -> d
     base = {"conversation_id": conversation_id, "id": entry_id, "ts": stream_id_key(entry_id)[0]}
     kind = entry.get("kind")
     if kind == "message":
-        return {"type": "message", **base, "from": entry["from"], "text": entry["text"],
-                "client_msg_id": entry.get("cmid")}  # fmt: skip
+        message = {"type": "message", **base, "from": entry["from"], "text": entry["text"],
+                   "client_msg_id": entry.get("cmid")}  # fmt: skip
+        if "attachment" in entry:  # as stored: the gateway and the API sign its URLs
+            message["attachment"] = entry["attachment"]
+        if entry.get("via"):  # 'email': the shopper wrote it by mail (docs/email.md)
+            message["via"] = entry["via"]
+        return message
     if kind == "note":
         return {"type": "note", **base, "from": entry["from"], "text": entry["text"]}
     fields = {k: v for k, v in entry.items() if k not in ("kind", "event", "internal")}

@@ -45,6 +45,7 @@ class Fact(StrEnum):
     REQUEUED = "requeued"  # handed back to the queue (agent offline, grace over)
     GOOD = "good"  # rated good (counted in the hour the chat closed)
     BAD = "bad"  # rated bad
+    DEFLECTED = "deflected"  # a shopper said an FAQ article answered them (no chat needed)
 
 
 class Duration(StrEnum):
@@ -206,6 +207,8 @@ class Figures:
     agent_hours: float
     chats_per_agent_hour: float | None
     enquiries_per_agent_hour: float | None
+    deflected: int
+    deflection_rate: float | None
 
     def as_dict(self) -> dict[str, float | int | None]:
         return {name: getattr(self, name) for name in self.__slots__}
@@ -223,6 +226,7 @@ def figures(t: Tally, per_agent: bool = False) -> Figures:
     first_assigned = sum(assign.values())
     hours = t.online_ms / HOUR_MS
     enquiries = t.count(Fact.ASSIGNED) if per_agent else t.count(Fact.CREATED)
+    deflected = t.count(Fact.DEFLECTED)
     return Figures(
         conversations=t.count(Fact.CREATED),
         assigned=t.count(Fact.ASSIGNED),
@@ -253,6 +257,10 @@ def figures(t: Tally, per_agent: bool = False) -> Figures:
         agent_hours=round(hours, 4),
         chats_per_agent_hour=ratio(closed, hours),
         enquiries_per_agent_hour=ratio(enquiries, hours),
+        deflected=deflected,
+        # Of the shoppers' requests (an article that answered, or a conversation started),
+        # the share the articles answered; not an agent's figure.
+        deflection_rate=None if per_agent else ratio(deflected, deflected + t.count(Fact.CREATED)),
     )
 
 

@@ -10,6 +10,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+import orjson
+
 from chatserver.core.frames import stream_id_key
 from chatserver.core.model import Conversation
 
@@ -35,7 +37,18 @@ def conversation(
     if role == AGENT:
         frame["visitor_id"] = conv.visitor
         frame["customer"] = conv.customer or None
+        frame["articles_read"] = articles_read(conv)
     return frame
+
+
+def articles_read(conv: Conversation) -> list[dict[str, str]]:
+    """The knowledge-base articles the shopper opened before asking: [{id, title}]."""
+    raw = conv.extra.get("articles_read")
+    try:
+        found = orjson.loads(raw) if raw else []
+    except orjson.JSONDecodeError:
+        return []
+    return [a for a in found if isinstance(a, dict)] if isinstance(found, list) else []
 
 
 def ack(conversation_id: str, client_msg_id: str, entry_id: str, new: bool) -> Frame:

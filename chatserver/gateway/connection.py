@@ -412,7 +412,9 @@ class Connection:
             return
         view.last_id = entry_id
         if self.visible(entry):
-            self.send(self.present(frames.entry_frame(view.conversation_id, entry_id, entry)))
+            frame = frames.entry_frame(view.conversation_id, entry_id, entry)
+            frame = self.gateway.files.present(view.conversation_id, frame)  # signed URLs
+            self.send(self.present(frame))
 
     def on_ephemeral(self, conversation_id: str, event: dict[str, Any]) -> None:
         if event.get("from_conn") == self.id:
@@ -485,13 +487,30 @@ class Connection:
         conv = await self.conversation_for(frame["conversation_id"])
         cmid, sender = frame["client_msg_id"], self.sender()
         if conv.open:
-            entry_id, new = await self.hub.post(conv, sender, cmid, frame["text"], note)
+            attachment = await self._attachment(conv, frame.get("attachment_id"))
+            entry_id, new = await self.hub.post(
+                conv, sender, cmid, frame.get("text") or "", note, attachment=attachment
+            )
         else:  # a retry of a message stored before the close still gets its ack
             stored = await self.hub.stored_id(conv, sender, cmid, note)
             if stored is None:
                 raise ProtocolError(ErrorCode.CONVERSATION_CLOSED, "the conversation is closed")
             entry_id, new = stored, False
         self.send(outgoing.ack(conv.id, cmid, entry_id, new))
+
+    async def _attachment(
+        self, conv: Conversation, attachment_id: str | None
+    ) -> dict[str, Any] | None:
+        """The entry form of a file this sender uploaded into this conversation (or None)."""
+        if not attachment_id:
+            return None
+        att = await self.hub.attachments.get(conv.id, attachment_id)
+        if att is None:
+            raise ProtocolError(ErrorCode.NOT_FOUND, "no such attachment in this conversation")
+        sender = self.sender()
+        if att.sender != f"{sender['role']}:{sender['id']}":
+            raise ProtocolError(ErrorCode.FORBIDDEN, "the attachment was uploaded by someone else")
+        return att.entry()
 
     def sender(self) -> dict[str, str]:
         raise NotImplementedError

@@ -11,6 +11,7 @@ from collections.abc import Coroutine, Mapping
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlparse
 
+from chatserver.attachments.service import Files
 from chatserver.config import Settings
 from chatserver.core import outgoing
 from chatserver.core.frames import CloseCode
@@ -19,9 +20,7 @@ from chatserver.gateway.cache import AvailabilityCache, ConversationCache
 from chatserver.gateway.queues import QueueWatch
 from chatserver.gateway.site_router import SiteRouter
 from chatserver.hub import Hub
-from chatserver.mail import sender_address
-from chatserver.mail.smtp import SmtpSender
-from chatserver.mail.worker import MailWorker
+from chatserver.mail.service import MailService
 from chatserver.store import sessions, sites
 from chatserver.store.bus import Bus
 from chatserver.store.clients import Redis, StorageError
@@ -55,22 +54,19 @@ class Gateway:
         self._tasks: set[asyncio.Task[Any]] = set()
         self._sweeper: asyncio.Task[None] | None = None
         self._stopping = False
-        self.mail: MailWorker | None = None
+        self.mail: MailService | None = None
+        self.files = Files(hub, settings)  # attachments: uploads, signed URLs, retention
 
     async def start(self) -> None:
         global CURRENT
         CURRENT = self
         self.secret = await sites.shared_secret(self.hub.redis, self.settings.secret)
+        await self.files.start(self.secret)
         self.bus.on_state(self._on_bus_state)
         await self.bus.start()
         self._sweeper = asyncio.create_task(self._background(), name="sweeper")
-        if self.hub.outbox is not None:
-            self.mail = MailWorker(
-                self.hub.outbox, SmtpSender.from_url(self.settings.smtp_url),
-                sender_address(self.settings), self.hub.now_ms,
-                int(self.settings.mail_claim_seconds * 1000),
-            )  # fmt: skip
-            self.mail.start()
+        self.mail = MailService(self.hub, self.settings, self.secret)  # docs/email.md
+        await self.mail.start()
 
     async def stop(self) -> None:
         # The flag, not only the cancel: on Python 3.11 a cancel that lands while a Redis call
@@ -82,6 +78,7 @@ class Gateway:
                 await self._sweeper
         if self.mail is not None:
             await self.mail.stop()
+        await self.files.stop()
         await self.bus.stop()
 
     def spawn(self, coro: Coroutine[Any, Any, Any]) -> None:

@@ -144,11 +144,15 @@ class ShopperConnection(Connection):
             if "email" not in contact:
                 raise ProtocolError(ErrorCode.MISSING_FIELD, "leave_message needs email")
             contact["left_message"] = "1"
+        articles = self.hub.articles
+        read = await articles.titles(self.site.key, frame.get("articles_read") or [])
         recent = await self.hub.conversations.of_visitor(self.site.key, self.visitor, limit=5)
         conv = next((c for c in recent if c.open), None)
         if conv is None:
             await self._count_start()
             extra = dict(contact)
+            if read:  # the knowledge-base articles the shopper opened before asking
+                extra["articles_read"] = orjson.dumps(read).decode()
             if self.claimed and self.claimed != self.customer:
                 extra["claimed_customer"] = self.claimed
             conv = await self.hub.start_conversation(
@@ -157,6 +161,10 @@ class ShopperConnection(Connection):
         elif contact:
             await self.hub.conversations.set_fields(
                 conv.site, conv.id, **{f"x:{k}": v for k, v in contact.items()}
+            )
+        if read and conv.extra.get("articles_read") is None:
+            await self.hub.conversations.set_fields(
+                conv.site, conv.id, **{"x:articles_read": orjson.dumps(read).decode()}
             )
         if contact:
             await self._contact_event(conv, contact)
@@ -284,8 +292,9 @@ class ShopperConnection(Connection):
         return not frames.is_internal(entry)
 
     def present(self, frame: dict[str, Any]) -> dict[str, Any]:
-        """Shoppers see agents by name only: their logins stay inside the team."""
-        return {k: _without_agent_id(v) for k, v in frame.items()}
+        """Shoppers see agents by name only: their logins stay inside the team (an attachment
+        keeps its id: the widget asks for fresh URLs by it)."""
+        return {k: v if k == "attachment" else _without_agent_id(v) for k, v in frame.items()}
 
     async def on_site_event(self, event: SiteEvent) -> None:
         if event.kind in site_events.ROUTING and event.conv in self.mine:

@@ -7,12 +7,17 @@ speaks TLS from the start. Errors are `MailError`s that say whether trying again
 from __future__ import annotations
 
 from dataclasses import dataclass
+from email import policy
 from email.message import EmailMessage
+from email.utils import getaddresses, parseaddr
 from urllib.parse import unquote, urlparse
 
 import aiosmtplib
 
 TIMEOUT_SECONDS = 30.0
+# SMTP's line ends, headers unfolded up to RFC 5322's 998 characters (a long Message-ID stays
+# on its line: some tools compare it as written).
+_WIRE = policy.SMTP.clone(max_line_length=998)
 
 
 class MailError(Exception):
@@ -46,9 +51,12 @@ class SmtpSender:
 
     async def send(self, message: EmailMessage) -> None:
         """Hand `message` to the server, or raise MailError."""
+        sender = parseaddr(str(message["From"]))[1]
+        recipients = [a for _, a in getaddresses([str(v) for v in message.get_all("To", [])])]
         try:
             await aiosmtplib.send(
-                message, hostname=self.host, port=self.port, use_tls=self.tls,
+                message.as_bytes(policy=_WIRE), sender=sender, recipients=recipients,
+                hostname=self.host, port=self.port, use_tls=self.tls,
                 start_tls=None if not self.tls else False,  # None: STARTTLS if offered
                 username=self.username or None, password=self.password or None,
                 timeout=TIMEOUT_SECONDS,

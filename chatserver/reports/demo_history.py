@@ -30,6 +30,7 @@ WEEKDAY = (1.15, 1.0, 0.95, 1.0, 1.05, 1.3, 1.25)  # Monday .. Sunday
 OUTCOMES = (("resolved", 0.70), ("sale", 0.15), ("not_resolved", 0.08), ("other", 0.05),
             ("spam", 0.02))  # fmt: skip
 SHIFTS = ((8, 17), (12, 21), (17, 23))  # the demo's agents take turns: early, late, evening
+DEFLECTIONS = 0.3  # shoppers an FAQ article answered, per conversation started (about 23%)
 
 
 @dataclass
@@ -69,6 +70,8 @@ def simulate(
 ) -> tuple[_Tally, list[Session]]:
     """The counts and the agents' time online of made-up days [start, end) (ms, UTC days)."""
     tally = _Tally()
+    # A generator of their own: the chats' draws from `rng` stay what they were.
+    answered_by_articles = random.Random(start)
     staff = [a for a in agents if a.role is not Role.ADMIN]
     sessions = _shifts(staff, start, end)
     for hour in range(start, end, HOUR_MS):
@@ -80,6 +83,9 @@ def simulate(
             serving = [a.login for a in staff if dept in a.departments]
             on_duty = [s.agent for s in sessions if s.start <= at < s.end and s.agent in serving]
             _conversation(tally, rng, at, dept, on_duty, serving, end)
+        for _ in range(_poisson(answered_by_articles, rate * DEFLECTIONS)):
+            at = hour + answered_by_articles.randrange(HOUR_MS)
+            tally.count(at, "deflected", answered_by_articles.choice(site.departments))
     return tally, sessions
 
 

@@ -79,6 +79,13 @@ AGENTS_ONLINE = Gauge("chat_agents_online", "Agents online and connected", ["sit
                       multiprocess_mode="mostrecent")  # fmt: skip
 REDIS_UP = Gauge("chat_redis_up", "1 if Redis answered the last probe, else 0",
                  multiprocess_mode="mostrecent")  # fmt: skip
+# The mail outbox (docs/email.md): counted where mails are sent, sized by each mail worker.
+MAIL_SENT = Counter("chat_mail_sent_total", "Mails the SMTP server accepted")
+MAIL_RETRIES = Counter("chat_mail_retries_total", "Failed tries of mails, to be tried again")
+MAIL_DEAD = Counter("chat_mail_dead_total", "Mails given up on (to the dead-letter list)")
+MAIL_OUTBOX = Gauge("chat_mail_outbox", "Mails by state: queued (to send or being sent), "
+                    "retrying (waiting for their next try), dead (dead-letter list)", ["state"],
+                    multiprocess_mode="mostrecent")  # fmt: skip
 
 
 # --- recording ----------------------------------------------------------------------------------

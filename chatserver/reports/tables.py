@@ -137,6 +137,7 @@ def _departments(inputs: Inputs, period: Period) -> list[dict[str, Any]]:
     by_dept = _tallies(inputs.site_cells(), lambda c: c.department)
     shown = [inputs.department] if inputs.department else list(inputs.site_departments)
     shown += sorted(set(by_dept) - set(shown))  # a department since removed, with history
+    shown = [d for d in shown if d]  # '': answers by articles of no department (site total only)
     for dept in shown:
 
         def serving(s: Session, hour: int, d: str = dept) -> str | None:

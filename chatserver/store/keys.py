@@ -31,6 +31,11 @@ LOGINS = f"{PREFIX}:logins"  # hash: agent login -> site key
 DEMO_PASSWORDS = f"{PREFIX}:demo_passwords"
 
 
+# Sorted set: conversation id -> ms after which its files may be gone (its records expire then);
+# the attachment sweep deletes the files of conversations whose records are gone.
+ATTACHMENTS_DUE = f"{PREFIX}:files:due"
+
+
 def metrics_probe(process: str) -> str:
     """Pub/sub channel: a process's probe of its own event bus lag (reports.sampler)."""
     return f"{PREFIX}:metrics:probe:{process}"
@@ -139,6 +144,11 @@ def visitor_starts(site: str, visitor: str, hour: int) -> str:
     return f"{_site(site)}:visitor:{visitor}:starts:{hour}"
 
 
+def visitor_uploads(site: str, visitor: str, hour: int) -> str:
+    """Counter with a TTL: files a visitor uploaded in one clock hour (attachments)."""
+    return f"{_site(site)}:visitor:{visitor}:uploads:{hour}"
+
+
 def recent_conversations(site: str) -> str:
     """Sorted set: the site's newest conversation ids (at most store.conversation_index.RECENT),
     scored by creation ms: what conversation search and the reply-time figure read."""
@@ -244,6 +254,27 @@ def quick_replies(site: str) -> str:
     return f"{_site(site)}:replies"
 
 
+# --- the knowledge base and invitations ({s:SITE}; store/articles.py) -----------------------
+def articles(site: str) -> str:
+    """Hash: article id -> article JSON (kb.model.Article, both languages)."""
+    return f"{_site(site)}:kb:articles"
+
+
+def articles_published(site: str) -> str:
+    """Set: ids of the published articles (the widget's `articles` flag)."""
+    return f"{_site(site)}:kb:published"
+
+
+def articles_version(site: str) -> str:
+    """Counter: raised by every article change; processes rebuild their search index on it."""
+    return f"{_site(site)}:kb:version"
+
+
+def invitations(site: str) -> str:
+    """String: the site's invitation rules, a JSON list (kb.model.parse_rules)."""
+    return f"{_site(site)}:invitations"
+
+
 # --- one client address ({a:ADDRESS}) --------------------------------------------------------
 def _address(address: str) -> str:
     return f"{PREFIX}:{{a:{address}}}"
@@ -264,6 +295,11 @@ def address_attempts(address: str) -> str:
     return f"{_address(address)}:logins"
 
 
+def address_kb_requests(address: str, minute: int) -> str:
+    """Counter with a TTL: public knowledge-base requests from one address in one minute."""
+    return f"{_address(address)}:kb:{minute}"
+
+
 # --- one conversation ({c:ID}) ---------------------------------------------------------------
 def transcript(conversation_id: str) -> str:
     """Stream: every message and system event of the conversation, in order."""
@@ -278,6 +314,22 @@ def client_ids(conversation_id: str) -> str:
 def sender_rate(conversation_id: str, sender: str) -> str:
     """Hash with a TTL ('tokens', 'at' ms): a sender's message bucket in this conversation."""
     return f"{_conv(conversation_id)}:rate:{sender}"
+
+
+def attachments(conversation_id: str) -> str:
+    """Hash: attachment id -> its record JSON (core.attachments.Attachment); kept as long as
+    the transcript."""
+    return f"{_conv(conversation_id)}:files"
+
+
+def attachment_ids(conversation_id: str) -> str:
+    """Hash: 'sender|client message id' -> attachment id (a retried upload is stored once)."""
+    return f"{_conv(conversation_id)}:file_cmids"
+
+
+def attachment_bytes(conversation_id: str) -> str:
+    """Counter: bytes of the conversation's stored files (the per-conversation limit)."""
+    return f"{_conv(conversation_id)}:file_bytes"
 
 
 def conversation_channel(conversation_id: str) -> str:
@@ -336,6 +388,31 @@ MAIL_LATER = f"{_mail()}:later"  # sorted set: mail JSON -> ms it is due again (
 MAIL_DEAD = f"{_mail()}:dead"  # list: mail JSON of mails given up on (newest first)
 
 
+MAIL_REPLIES = f"{_mail()}:replies"  # sorted set: 'SITE CONV' -> ms its agents' lines are due
+DEMO_MAILBOX = f"{_mail()}:demo_mailbox"  # list: raw mails the demo's SMTP sink got (newest first)
+MAIL_LEASED = f"{_mail()}:leased"  # sorted set: 'SITE CONV' -> ms a process's lease on it ends
+
+
 def mail_key(key: str) -> str:
     """String with a TTL: 'queued' or 'sent'; the idempotency record of mail `key`."""
     return f"{_mail()}:key:{key}"
+
+
+def mail_mailed(conversation_id: str) -> str:
+    """String: the transcript id of the last agent line mailed to the shopper."""
+    return f"{_mail()}:mailed:{conversation_id}"
+
+
+def mail_inbound(client_msg_id: str) -> str:
+    """String: 'pending', then the conversation a reply by mail was appended to."""
+    return f"{_mail()}:inbound:{client_msg_id}"
+
+
+def mail_site(site: str) -> str:
+    """String: a site's mail settings as JSON (core.mail.SiteMail)."""
+    return f"{_mail()}:site:{site}"
+
+
+def mail_thread(conversation_id: str) -> str:
+    """String: the site of a conversation that was mailed (replies find it by its id)."""
+    return f"{_mail()}:thread:{conversation_id}"

@@ -3,17 +3,40 @@
 Site scripts get `lua/_lib.lua` prepended (shared helpers and the names of the 17 site keys).
 redis-py's Script object re-loads a script after a Redis restart (NOSCRIPT), so a restarted
 Redis needs nothing from us.
+
+Every script touches one hash slot (its KEYS share a hash tag), so each runs on Redis Cluster;
+there the scripts' PUBLISH becomes SPUBLISH (sharded pub/sub, the channel is one of KEYS).
+
+With `replicas` > 0, the scripts whose result a client is told (a message or note stored, a
+conversation queued, assigned, taken, transferred or closed) are followed by `WAIT replicas
+wait_ms` on the same connection: the call returns only once that many replicas have the
+write, else it raises `NotReplicated` (the client is told `unavailable` and resends; the
+scripts are safe to repeat). docs/scaling.md has the cost and the loss window without it.
 """
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable
 from importlib import resources
-from typing import Any
+from typing import Any, cast
 
 from redis.asyncio import Redis
+from redis.asyncio.cluster import RedisCluster
 from redis.commands.core import AsyncScript
+from redis.exceptions import (
+    AskError,
+    ClusterDownError,
+    ConnectionError,
+    MovedError,
+    NoScriptError,
+    RedisClusterException,
+    TimeoutError,
+    TryAgainError,
+)
+
+from chatserver.store import clients
 
 _SITE_SCRIPTS = (
     "enqueue",
@@ -28,32 +51,114 @@ _SITE_SCRIPTS = (
     "take",
     "first_reply",
 )
-_PLAIN_SCRIPTS = ("append", "login_attempt", "mail_enqueue", "mail_settle", "mail_promote")
+_PLAIN_SCRIPTS = ("append", "login_attempt", "mail_enqueue", "mail_settle", "mail_promote",
+                  "mail_replies_due", "mail_reply")  # fmt: skip
+# The writes a client is told about: with replicas > 0 they are acked once replicated.
+WAITED = frozenset({"append", "enqueue", "assign", "take", "transfer", "finish"})
+# What a failover or a slot move looks like to a client of one node: re-read the slot map.
+_TOPOLOGY_CHANGES = (ConnectionError, TimeoutError, MovedError, AskError, ClusterDownError,
+                     TryAgainError)  # fmt: skip
+_PUBLISH = re.compile(r"""redis\.call\(\s*(['"])PUBLISH\1""")
+
+
+class NotReplicated(clients.StorageError):
+    """The write was made on the master but not confirmed by enough replicas in time."""
 
 
 def _source(name: str) -> str:
     return (resources.files("chatserver.store") / "lua" / f"{name}.lua").read_text("utf-8")
 
 
+def sharded(source: str) -> str:
+    """A script's source for Redis Cluster: its PUBLISH calls made SPUBLISH."""
+    return _PUBLISH.sub(lambda m: f"redis.call({m.group(1)}SPUBLISH{m.group(1)}", source)
+
+
 class Scripts:
     """The registered scripts of one Redis client, as attributes named after their files."""
 
-    def __init__(self, redis: Redis, timed: Callable[[str, float], None] | None = None) -> None:
-        """`timed(name, seconds)`, if given, is told how long each call took (metrics)."""
+    def __init__(
+        self,
+        redis: Redis,
+        timed: Callable[[str, float], None] | None = None,
+        replicas: int = 0,
+        wait_ms: int = 1000,
+    ) -> None:
+        """`timed(name, seconds)`, if given, is told how long each call took (metrics).
+        `replicas`: replicas that must have each WAITED write before it returns (0: none)."""
+        self._redis = redis
         self._timed = timed
+        self._replicas = replicas
+        self._wait_ms = wait_ms
+        self._cluster = clients.is_cluster(redis)
+        self._nodes: dict[str, Redis] = {}
         lib = _source("_lib")
         self._scripts: dict[str, AsyncScript] = {}
-        for name in _SITE_SCRIPTS:
-            self._scripts[name] = redis.register_script(lib + "\n" + _source(name))
-        for name in _PLAIN_SCRIPTS:
-            self._scripts[name] = redis.register_script(_source(name))
+        for name in _SITE_SCRIPTS + _PLAIN_SCRIPTS:
+            source = (lib + "\n" if name in _SITE_SCRIPTS else "") + _source(name)
+            if self._cluster:
+                source = sharded(source)
+            self._scripts[name] = redis.register_script(source)
 
     async def call(self, name: str, keys: list[str], args: list[Any]) -> Any:
         """Run script `name` with KEYS `keys` and ARGV `args`."""
-        if self._timed is None:
-            return await self._scripts[name](keys=keys, args=args)
         began = time.perf_counter()
         try:
+            if self._replicas and name in WAITED:
+                return await self._call_waited(name, keys, args)
             return await self._scripts[name](keys=keys, args=args)
         finally:
-            self._timed(name, time.perf_counter() - began)
+            if self._timed is not None:
+                self._timed(name, time.perf_counter() - began)
+
+    async def _call_waited(self, name: str, keys: list[str], args: list[Any]) -> Any:
+        if not self._cluster:
+            return await self._waited_on(self._redis, name, keys, args)
+        # WAIT counts the writes of its own connection: both go to the slot's master on one
+        # connection. A failover or a slot move meanwhile: re-read the slot map, once.
+        cluster = cast(RedisCluster, self._redis)
+        for attempt in (1, 2):
+            try:
+                node = cluster.get_node_from_key(keys[0])
+            except RedisClusterException as exc:  # the slot's master is failing over
+                raise clients.ClusterUnavailable(str(exc)) from exc
+            assert node is not None
+            client = self._nodes.get(node.name)
+            if client is None:
+                client = self._nodes[node.name] = clients.node_client(
+                    self._redis, node.host, node.port
+                )
+            try:
+                return await self._waited_on(client, name, keys, args)
+            except _TOPOLOGY_CHANGES:
+                if attempt == 2:
+                    raise
+                await cluster.nodes_manager.initialize()
+        raise AssertionError("unreachable")
+
+    async def _waited_on(self, redis: Redis, name: str, keys: list[str], args: list[Any]) -> Any:
+        """EVALSHA and WAIT in one round trip of one connection (redis-py's own script
+        handling in pipelines would add a SCRIPT EXISTS round trip to every call)."""
+        script = self._scripts[name]
+        for attempt in (1, 2):
+            async with redis.pipeline(transaction=False) as pipe:
+                pipe.evalsha(script.sha, len(keys), *keys, *args)
+                pipe.execute_command("WAIT", self._replicas, self._wait_ms)
+                try:
+                    result, replicated = await pipe.execute()
+                    break
+                except NoScriptError:  # a restarted or new master: load it, once
+                    if attempt == 2:
+                        raise
+                    await redis.script_load(script.script)
+        if int(replicated) < self._replicas:
+            raise NotReplicated(
+                f"{name}: {replicated} of {self._replicas} replicas confirmed in {self._wait_ms} ms"
+            )
+        return result
+
+    async def aclose(self) -> None:
+        """Close the per-node clients of replicated writes (Cluster only)."""
+        for client in self._nodes.values():
+            await client.aclose()
+        self._nodes.clear()

@@ -12,8 +12,11 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from chatserver.web import agents_api as agents
+from chatserver.web import articles_api as articles
+from chatserver.web import attachments_api as attachments
 from chatserver.web import conversations_api as conversations
 from chatserver.web import inbox_api as inbox
+from chatserver.web import mail_api as mail
 from chatserver.web import openapi
 from chatserver.web import orders_api as orders
 from chatserver.web import reports_api as reports
@@ -55,4 +58,7 @@ routes = [
     *inbox.routes(_V1),
     *reports.routes(_V1),
     *search.routes(_V1),
+    *attachments.routes(_V1),
+    *articles.routes(_V1),
+    *mail.routes(_V1),
 ]

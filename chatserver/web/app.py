@@ -23,7 +23,16 @@ from chatserver.reports import metrics
 from chatserver.reports.sampler import Sampler
 from chatserver.store import clients
 from chatserver.store.clients import StorageError
-from chatserver.web import api, auth, console, demo_store, reports_api, widget
+from chatserver.web import (
+    api,
+    articles_api,
+    auth,
+    console,
+    demo_store,
+    files,
+    reports_api,
+    widget,
+)
 
 log = logging.getLogger(__name__)
 
@@ -44,11 +53,13 @@ def create_app(settings: Settings | None = None) -> Starlette:
         app.state.gateway = gateway
         await gateway.start()
         app.state.sampler = Sampler(gateway.hub, gateway.bus)
+        articles_api.start(app)
         try:
             async with app.state.sampler.running():
                 yield
         finally:
             await gateway.stop()
+            await gateway.hub.scripts.aclose()  # the per-node clients of waited writes
             await redis.aclose()
             await bus_redis.aclose()
             metrics.process_exited(os.getpid())
@@ -63,6 +74,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
         *widget.routes,
         *console.routes,
         *api.routes,
+        *files.routes,  # attachments, by signed URL
+        *articles_api.page_routes(),  # /help/{site}/{article}: an article's public page
         # The demo store signs customer claims: it exists under `chatserver demo` only.
         *(demo_store.routes if settings.demo else []),
     ]

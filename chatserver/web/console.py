@@ -142,6 +142,25 @@ async def reports_page(request: Request) -> Response:
     return _app_page(request, agent, "reports.html")
 
 
+async def articles_page(request: Request) -> Response:
+    """The knowledge base (supervisors, admins): its data comes from /api/v1/articles."""
+    return await _managers_page(request, "articles.html", (Role.SUPERVISOR, Role.ADMIN))
+
+
+async def invitations_page(request: Request) -> Response:
+    """The proactive invitation rules (admins): /api/v1/sites/{site}/invitations."""
+    return await _managers_page(request, "invitations.html", (Role.ADMIN,))
+
+
+async def _managers_page(request: Request, template: str, roles: tuple[Role, ...]) -> Response:
+    agent = await _current_agent(request)
+    if agent is None:
+        return RedirectResponse("/console/login", status_code=303)
+    if agent.role not in roles:
+        return _page(request, "forbidden.html", {}, 403)
+    return _app_page(request, agent, template)
+
+
 # --- helpers --------------------------------------------------------------------------------
 def _app_page(request: Request, agent: Agent, template: str) -> Response:
     token = request.cookies.get(security.SESSION_COOKIE, "")
@@ -225,5 +244,7 @@ routes = [
     Route("/console", console_page, methods=["GET"]),
     Route("/console/supervisor", supervisor_page, methods=["GET"]),
     Route("/console/reports", reports_page, methods=["GET"]),
+    Route("/console/articles", articles_page, methods=["GET"]),
+    Route("/console/invitations", invitations_page, methods=["GET"]),
     Mount("/console/static", StaticFiles(directory=assets() / "static"), name="console-static"),
 ]

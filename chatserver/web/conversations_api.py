@@ -10,7 +10,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from chatserver import outbound
-from chatserver.core import frames, replies
+from chatserver.core import frames, outgoing, replies
 from chatserver.core.model import Conversation
 from chatserver.core.orders import Customer
 from chatserver.core.routing import estimate_wait_seconds
@@ -21,7 +21,17 @@ from chatserver.store.customers import Customers
 from chatserver.store.orders import Orders
 from chatserver.store.replies import QuickReplies
 from chatserver.web import agents_api
-from chatserver.web.http import MANAGERS, ApiError, Caller, endpoint, field, hub, json, json_body
+from chatserver.web.http import (
+    MANAGERS,
+    ApiError,
+    Caller,
+    endpoint,
+    field,
+    gateway,
+    hub,
+    json,
+    json_body,
+)
 
 MAX_PAGE = 100
 MAX_ENTRIES = 1000
@@ -113,6 +123,7 @@ async def get_conversation(request: Request, caller: Caller) -> Response:
     data = await summary(h, conv)
     data.update(await conversation_info.details(h.redis, conv.site, conv.id))
     data["contact"] = _contact(conv)
+    data["articles_read"] = outgoing.articles_read(conv)
     return json(data)
 
 
@@ -125,7 +136,8 @@ async def get_transcript(request: Request, caller: Caller) -> Response:
     if not frames.is_stream_id(after):
         raise ApiError(422, "invalid_field", "after must be a message id")
     entries = await h.transcripts.read(conv.id, after, MAX_ENTRIES)
-    items = [frames.entry_frame(conv.id, e.id, e.data) for e in entries]
+    files = gateway(request).files  # attachments get freshly signed URLs
+    items = [files.present(conv.id, frames.entry_frame(conv.id, e.id, e.data)) for e in entries]
     more = len(entries) == MAX_ENTRIES
     return json({"conversation": await summary(h, conv), "entries": items,
                  "next_after": entries[-1].id if more else None})  # fmt: skip

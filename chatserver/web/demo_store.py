@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import functools
 import time
+from email.message import EmailMessage
+from email.utils import formatdate, make_msgid, parseaddr
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 import jinja2
 import orjson
@@ -22,6 +24,9 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from chatserver.core import tokens
+from chatserver.mail import inbound
+from chatserver.mail.inbound import parse
+from chatserver.store.outbox import DemoMailbox
 
 TEMPLATES = Path(__file__).parent / "templates"
 DEMO_LANGS = {"en": "en", "zh": "zh-CN"}
@@ -111,7 +116,74 @@ async def demo_sign(request: Request) -> Response:
     return response
 
 
+# --- the demo's mailbox: what the local SMTP sink received, and replies to it -------------
+async def mailbox(request: Request) -> Response:
+    """/demo/mailbox: the mails the demo sent (newest first), each with a reply form when it
+    has a reply address."""
+    gateway = request.app.state.gateway
+    raws = await DemoMailbox(gateway.hub.redis).newest()
+    context = {
+        "mails": [_mail_view(raw) for raw in raws],
+        "sink": gateway.settings.demo_mail_sink,
+        "result": request.query_params.get("result", ""),
+    }
+    html = _env.get_template("demo/mailbox.html").render(context)
+    return HTMLResponse(html, headers={"Cache-Control": "no-store"})
+
+
+async def mailbox_reply(request: Request) -> Response:
+    """POST /demo/mailbox/reply: the shopper's reply to a mail, written as a mail client
+    would (the new text above the quoted mail), entering through the same path as a mail
+    from the SMTP receiver or a provider's inbound route."""
+    gateway = request.app.state.gateway
+    origin = request.headers.get("origin")
+    if origin and urlsplit(origin).netloc != request.headers.get("host", ""):
+        return HTMLResponse("forbidden", 403)
+    form = parse_qs((await request.body())[: 64 * 1024].decode("utf-8", "replace"))
+    wanted, text = form.get("message_id", [""])[0], form.get("text", [""])[0].strip()
+    raws = await DemoMailbox(gateway.hub.redis).newest()
+    original = next((m for m in map(parse, raws) if str(m.get("Message-ID", "")) == wanted), None)
+    if original is None or not original.get("Reply-To") or not text:
+        return RedirectResponse("/demo/mailbox?result=nothing_to_send", 303)
+    reply = _reply_to(original, text)
+    outcome = await inbound.receive(
+        gateway.hub, gateway.secret, gateway.settings.mail_inbound_domain, reply.as_bytes(),
+        envelope_from=parseaddr(str(original["To"]))[1],
+        envelope_to=[parseaddr(str(original["Reply-To"]))[1]],
+    )  # fmt: skip
+    result = outcome.status + (f":{outcome.reason}" if outcome.reason else "")
+    return RedirectResponse(f"/demo/mailbox?{urlencode({'result': result})}", 303)
+
+
+def _reply_to(original: EmailMessage, text: str) -> EmailMessage:
+    reply = EmailMessage()
+    reply["From"] = str(original["To"])
+    reply["To"] = str(original["Reply-To"])
+    reply["Subject"] = f"Re: {original['Subject']}"
+    reply["Date"] = formatdate()
+    reply["Message-ID"] = make_msgid(domain="mailbox.demo.invalid")
+    reply["In-Reply-To"] = str(original["Message-ID"])
+    reply["References"] = str(original["Message-ID"])
+    quoted = "\n".join(f"> {line}" for line in _text_of(original).splitlines())
+    reply.set_content(f"{text}\n\nOn {original['Date']}, {original['From']} wrote:\n{quoted}\n")
+    return reply
+
+
+def _mail_view(raw: bytes) -> dict[str, str]:
+    msg = parse(raw)
+    return {k: str(msg.get(h, "") or "") for k, h in (
+        ("id", "Message-ID"), ("from", "From"), ("to", "To"), ("subject", "Subject"),
+        ("date", "Date"), ("reply_to", "Reply-To"))} | {"text": _text_of(msg)}  # fmt: skip
+
+
+def _text_of(msg: EmailMessage) -> str:
+    part = msg.get_body(("plain",))
+    return str(part.get_content()) if part is not None else ""
+
+
 routes = [
+    Route("/demo/mailbox", mailbox),
+    Route("/demo/mailbox/reply", mailbox_reply, methods=["POST"]),
     Route("/demo", demo_home_redirect),
     Route("/demo/{lang}", demo_page),
     Route("/demo/{lang}/product/{sku}", demo_page),

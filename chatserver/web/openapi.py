@@ -83,6 +83,8 @@ SCHEMAS: dict[str, Any] = {
         epoch=_I,
         agent=_nullable(_obj(id=_S, name=_S)), visitor_id=_S, customer=_nullable(_S),
         created=_MS, assigned=_MS, first_reply=_MS, closed=_MS, outcome=_nullable(_S),
+        articles_read=_list(_obj(id=_S, title=_S))
+        | {"description": "GET /conversations/{id} only: FAQ articles read before asking"},
     ),
     "LeftMessage": _obj(
         ["conversation_id", "department", "left"], conversation_id=_S, department=_S,
@@ -92,7 +94,17 @@ SCHEMAS: dict[str, Any] = {
     ),
     "Entry": _obj(["type", "id", "ts"], type={"enum": ["message", "note", "event"]}, id=_S,
                   ts=_I, conversation_id=_S, text=_S, event=_S,
+                  attachment=_ref("Attachment") | {"description": "messages with a file"},
                   **{"from": _obj(role=_S, id=_S, name=_S)}),
+    "Attachment": _obj(
+        ["id", "name", "type", "size", "url", "expires"], id=_S, name=_S,
+        type={"enum": ["image/png", "image/jpeg", "image/gif", "image/webp", "application/pdf",
+                       "text/plain"]},
+        size=_I, width=_nullable(_I), height=_nullable(_I),
+        url=_S | {"description": "signed path /files/...; works until `expires`"},
+        thumb_url=_nullable(_S) | {"description": "images only"}, expires=_MS),
+    "Upload": _obj(["client_msg_id", "file"], client_msg_id=_S | {"maxLength": 64},
+                   file={"type": "string", "format": "binary"}),
     "OrderItem": _obj(["name", "quantity"], name=_S, quantity=_I, price=_AMOUNT, sku=_S),
     "Order": _obj(
         ["id", "number", "customer_id", "placed_at", "updated_at", "status"], id=_S, number=_S,
@@ -152,11 +164,11 @@ _FIGURES = (
     "wait_median", "wait_p90", "assign_median", "assign_p90", "abandonment_rate",
     "handle_median", "handle_mean", "csat", "response_rate", "resolution_rate", "sale_rate",
     "transfers_per_chat", "left_reply_median", "chats_per_agent_hour",
-    "enquiries_per_agent_hour",
+    "enquiries_per_agent_hour", "deflection_rate",
 )  # fmt: skip
 _COUNTS = (
     "conversations", "assigned", "abandoned", "left", "closed", "answered", "rated", "good",
-    "resolved", "reopened", "sales", "transfers", "left_answered",
+    "resolved", "reopened", "sales", "transfers", "left_answered", "deflected",
 )  # fmt: skip
 _FIGURE_PROPS: dict[str, Any] = {
     **{name: _N for name in _FIGURES},
@@ -185,8 +197,44 @@ SCHEMAS.update({
 })  # fmt: skip
 
 
+_LANG: dict[str, Any] = {"enum": ["en", "zh-CN"]}
+_ARTICLE_IN: dict[str, Any] = {
+    "id": _S | {"pattern": "^[A-Za-z0-9_-]{1,64}$", "description": "made up when absent"},
+    "lang": _LANG, "title": _S | {"minLength": 1, "maxLength": 200},
+    "body": _S | {"minLength": 1, "maxLength": 20000, "description": "Markdown"},
+    "tags": _list(_S) | {"maxItems": 10}, "department": _nullable(_S),
+    "status": {"enum": ["published", "draft"]},
+}  # fmt: skip
+SCHEMAS.update({
+    "ArticleInput": _obj(["lang", "title", "body"], **_ARTICLE_IN),
+    "Article": _obj(["id", "lang", "title", "body", "status", "updated_at"], **_ARTICLE_IN,
+                    updated_at=_I, html=_S | {"description": "the sanitised rendering"},
+                    url=_nullable(_S) | {"description": "its public page, /help/{site}/{id} "
+                                         "(null for a draft)"}),
+    "Articles": _obj(["articles"], articles=_list(_ref("Article"))),
+    "ArticleHit": _obj(["id", "title", "snippet"], id=_S, title=_S, snippet=_S,
+                       department=_nullable(_S)),
+    "PublicArticle": _obj(["id", "lang", "title", "html"], id=_S, lang=_LANG, title=_S,
+                          html=_S, tags=_list(_S), department=_nullable(_S)),
+    "Feedback": _obj(["helpful"], helpful=_B, question=_S | {"maxLength": 500},
+                     visitor_id=_S),
+    "InvitationRule": _obj(
+        ["messages"], id=_S, enabled=_B,
+        url=_nullable(_S) | {"description": "glob on location.pathname, e.g. /demo/*/cart"},
+        seconds_on_page=_nullable(_I), min_cart_value=_N, min_cart_items=_nullable(_I),
+        returning=_nullable(_B), min_pages=_nullable(_I), exit_intent=_B,
+        business_hours=_B, needs_room=_B,
+        messages={"type": "object", "properties": {"en": _S, "zh-CN": _S}},
+        per_days=_I | {"minimum": 1, "default": 1},
+    ),
+    "Invitations": _obj(["invitations"], invitations=_list(_ref("InvitationRule"))),
+})  # fmt: skip
+
+
 def _body(schema: dict[str, Any]) -> dict[str, Any]:
-    return {"required": True, "content": {"application/json": {"schema": schema}}}
+    media = schema.get("x-media", "application/json")  # the upload is multipart/form-data
+    schema = {k: v for k, v in schema.items() if k != "x-media"}
+    return {"required": True, "content": {media: {"schema": schema}}}
 
 
 def _ok(schema: dict[str, Any] | None, status: str = "200") -> dict[str, Any]:
@@ -263,6 +311,23 @@ _OPS: dict[tuple[str, str], tuple[str, str, Any, Any, str]] = {
     ("post", "/api/v1/conversations/{conversation_id}/render"): (
         "Fill a quick reply for this conversation (422 missing_variables names what lacks)",
         "conversations", _obj(quick_reply_id=_S, template=_S), _obj(text=_S), "200"),
+    ("post", "/api/v1/conversations/{conversation_id}/attachments"): (
+        "Upload a file (visitor token, agent session or console cookie + CSRF): 201, or 200 "
+        "for a retry with the same client_msg_id. 413 too_large, 415 unsupported_type, 422 "
+        "bad_file, 429 rate_limited, 409 conversation_full | conversation_closed. Then send "
+        "the socket `message` frame with its id", "attachments",
+        _ref("Upload") | {"x-media": "multipart/form-data"},
+        _obj(attachment=_ref("Attachment")), "201"),
+    ("get", "/api/v1/conversations/{conversation_id}/attachments"): (
+        "Every file of the conversation, oldest first, with fresh signed URLs",
+        "attachments", None, _obj(attachments=_list(_ref("Attachment"))), "200"),
+    ("options", "/api/v1/conversations/{conversation_id}/attachments"): (
+        "CORS preflight (the widget's calls)", "attachments", None, None, "204"),
+    ("get", "/api/v1/conversations/{conversation_id}/attachments/{attachment_id}"): (
+        "One file with fresh signed URLs (when the ones a client holds expired)",
+        "attachments", None, _obj(attachment=_ref("Attachment")), "200"),
+    ("options", "/api/v1/conversations/{conversation_id}/attachments/{attachment_id}"): (
+        "CORS preflight (the widget's calls)", "attachments", None, None, "204"),
     ("get", "/api/v1/overview"): (
         "Queues and agents of the site (supervisor, admin)", "supervision", None,
         _obj(departments=_list(_obj(department=_S, queued=_I,
@@ -312,9 +377,88 @@ _OPS: dict[tuple[str, str], tuple[str, str, Any, Any, str]] = {
         "Take a left message as one of your chats (409 no_room: no free slot; 409 "
         "not_available: offline or not connected; 404: taken or closed)", "inbox", None,
         _ref("Conversation"), "200"),
+    ("get", "/api/v1/sites/{site}/articles/search"): (
+        "Search the site's published articles (public, for the widget; rate-limited per "
+        "address, 429 rate_limited): ?q= (1-200 chars), ?lang=en|zh-CN, ?limit= 1-10 (3)",
+        "knowledge base", None, _obj(articles=_list(_ref("ArticleHit"))), "200"),
+    ("get", "/api/v1/sites/{site}/articles/{article_id}"): (
+        "A published article, rendered (public, rate-limited)", "knowledge base", None,
+        _obj(article=_ref("PublicArticle")), "200"),
+    ("post", "/api/v1/sites/{site}/articles/{article_id}/feedback"): (
+        "Did the article answer the question? helpful=true counts a deflection (public, "
+        "rate-limited)", "knowledge base", _ref("Feedback"), None, "204"),
+    ("options", "/api/v1/sites/{site}/articles/{article_id}/feedback"): (
+        "CORS preflight of the feedback POST", "knowledge base", None, None, "204"),
+    ("get", "/api/v1/articles"): (
+        "The site's articles, newest first: ?lang=, ?status=, ?q= (every word in title, body "
+        "or tags). Supervisors and admins see drafts too; agents the published ones only",
+        "knowledge base", None, _ref("Articles"), "200"),
+    ("post", "/api/v1/articles/preview"): (
+        "Render Markdown as an article would be shown, sanitised; nothing is stored "
+        "(supervisor, admin; body at most 20,000 characters)", "knowledge base",
+        _obj(["body"], body=_S | {"maxLength": 20000}), _obj(["html"], html=_S), "200"),
+    ("post", "/api/v1/articles"): ("Add an article (supervisor, admin; 409 if the id is taken)",
+                                   "knowledge base", _ref("ArticleInput"), _ref("Article"),
+                                   "201"),
+    ("get", "/api/v1/articles/export"): ("Every article, as import takes them (supervisor, "
+                                         "admin)", "knowledge base", None, _ref("Articles"),
+                                         "200"),
+    ("post", "/api/v1/articles/import"): (
+        "Create or replace articles by id, all or none (supervisor, admin)", "knowledge base",
+        _obj(["articles"], articles=_list(_ref("ArticleInput"))), _obj(imported=_I), "200"),
+    ("get", "/api/v1/articles/{article_id}"): ("An article (agents: a published one only, "
+                                               "404 for a draft)", "knowledge base", None,
+                                               _ref("Article"), "200"),
+    ("put", "/api/v1/articles/{article_id}"): ("Replace an article (supervisor, admin)",
+                                               "knowledge base", _ref("ArticleInput"),
+                                               _ref("Article"), "200"),
+    ("delete", "/api/v1/articles/{article_id}"): ("Remove an article (supervisor, admin)",
+                                                  "knowledge base", None, None, "204"),
+    ("get", "/api/v1/sites/{site}/invitations"): ("The site's invitation rules (supervisor, "
+                                                  "admin)", "knowledge base", None,
+                                                  _ref("Invitations"), "200"),
+    ("put", "/api/v1/sites/{site}/invitations"): ("Replace the invitation rules (admin)",
+                                                  "knowledge base", _ref("Invitations"),
+                                                  _ref("Invitations"), "200"),
+    ("post", "/api/v1/mail/inbound"): (
+        "A shopper's reply by mail, as a provider's inbound route posts it: the raw MIME "
+        "message as the body (message/rfc822), or multipart/form-data with it in body-mime "
+        "(Mailgun) or email (SendGrid). HTTP basic auth, password --mail-inbound-secret; 404 "
+        "when inbound mail is not configured; 503: retry (docs/email.md)", "mail", None,
+        _obj(status=_S, reason=_nullable(_S)), "200"),
+    ("get", "/api/v1/sites/{site}/mail"): (
+        "The site's optional mails (supervisor, admin); enabled: the server has an SMTP server",
+        "mail", None, _ref("SiteMail"), "200"),
+    ("put", "/api/v1/sites/{site}/mail"): (
+        "Set the site's optional mails (admin; 409 mail_not_configured without an SMTP "
+        "server): out_of_hours_notice '' (none), 'department' or email addresses",
+        "mail", {"type": "object", "properties": {"transcript_on_close": _B,
+                                                  "out_of_hours_notice": _S, "from": _S}},
+        _ref("SiteMail"), "200"),
+    ("get", "/api/v1/mail/unsubscribe/{token}"): (
+        "The List-Unsubscribe link of a mail: an HTML page asking to confirm (docs/email.md)",
+        "mail", None, None, "200"),
+    ("post", "/api/v1/mail/unsubscribe/{token}"): (
+        "One-click unsubscribe (RFC 8058): no more agents' replies or transcript on close by "
+        "mail in the token's conversation; an HTML page; 404 for a forged token",
+        "mail", None, None, "200"),
 }  # fmt: skip
 
-_PUBLIC = {("post", "/api/v1/sites/{site}/push"), ("get", "/api/v1/openapi.json")}
+SCHEMAS["SiteMail"] = _obj(  # docs/email.md
+    ["enabled", "transcript_on_close", "out_of_hours_notice", "from"], enabled=_B,
+    transcript_on_close=_B, out_of_hours_notice=_S, **{"from": _S})  # fmt: skip
+
+_PUBLIC = {
+    ("post", "/api/v1/sites/{site}/push"), ("get", "/api/v1/openapi.json"),
+    ("get", "/api/v1/sites/{site}/articles/search"),
+    ("get", "/api/v1/sites/{site}/articles/{article_id}"),
+    ("post", "/api/v1/sites/{site}/articles/{article_id}/feedback"),
+    ("options", "/api/v1/sites/{site}/articles/{article_id}/feedback"),
+    ("options", "/api/v1/conversations/{conversation_id}/attachments"),
+    ("options", "/api/v1/conversations/{conversation_id}/attachments/{attachment_id}"),
+    ("post", "/api/v1/mail/inbound"),  # basic auth with the inbound secret, not a session
+    ("get", "/api/v1/mail/unsubscribe/{token}"), ("post", "/api/v1/mail/unsubscribe/{token}"),
+}  # fmt: skip
 
 
 def operations() -> set[tuple[str, str]]:

@@ -78,8 +78,22 @@ async def widget_config(request: Request) -> Response:
     try:
         live = await _live_figures(request.app.state.gateway.hub, site.key, now)
     except StorageError:
-        live = {"reply_seconds": None, "team": []}  # the widget works without them
-    return JSONResponse({**public_config(site, now), **live}, headers=headers)
+        live = {"reply_seconds": None, "team": [], "room": False}  # the widget works without
+    try:
+        service = await _self_service(request.app.state.gateway.hub, site.key)
+    except StorageError:
+        service = {"invitations": [], "articles": False}
+    files = request.app.state.gateway.files.public_config()  # attachments: null when off
+    mail = request.app.state.gateway.hub.outbox is not None  # docs/email.md: SMTP configured
+    return JSONResponse({**public_config(site, now), **live, **service, "attachments": files,
+                         "mail": mail}, headers=headers)  # fmt: skip
+
+
+async def _self_service(hub: Hub, site: str) -> dict[str, Any]:
+    """The site's enabled invitation rules and whether it has published FAQ articles."""
+    articles = hub.articles
+    rules = [r for r in await articles.invitations(site) if r.get("enabled")]
+    return {"invitations": rules, "articles": await articles.has_published(site)}
 
 
 async def _live_figures(hub: Hub, site: str, now_ms: int) -> dict[str, Any]:
@@ -90,14 +104,16 @@ async def _live_figures(hub: Hub, site: str, now_ms: int) -> dict[str, Any]:
     cached = _figures.get(site)
     if cached and now_ms - cached[0] < FIGURES_MAX_AGE * 1000:
         return cached[1]
-    team = []
+    team, room = [], False
     for agent in await hub.agents.of_site(site):
         state = await hub.agents.state(agent)
         if state.status is AgentStatus.ONLINE and state.connections > 0:
             team.append({"name": agent.name.split()[0]})
+            room = room or state.load < state.agent.capacity  # a free slot: `needs_room` rules
     figures = {
         "reply_seconds": await hub.index.reply_seconds(site, now_ms),
         "team": team[:TEAM_SHOWN],
+        "room": room,
     }
     _figures[site] = (now_ms, figures)
     return figures

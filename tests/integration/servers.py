@@ -53,7 +53,7 @@ class ServerProcess:
 
     def __post_init__(self) -> None:
         for url in (self.redis_url, self.env.get("CHAT_REDIS_URL", "")):
-            if url and urlparse(url).port == _FORBIDDEN_PORT:
+            if url and _FORBIDDEN_PORT in _ports(url):
                 raise ValueError(f"tests never use port {_FORBIDDEN_PORT}: {url}")
 
     @property
@@ -192,6 +192,12 @@ class ServerProcess:
         self.process = None
         self.returncode = code
         return code
+
+
+def _ports(url: str) -> list[int | None]:
+    """The ports of a Redis URL (a cluster or Sentinel URL lists several hosts)."""
+    netloc = urlparse(url).netloc.rpartition("@")[2]
+    return [urlparse(f"redis://{host}").port for host in netloc.split(",")]
 
 
 async def _ready(client: httpx.AsyncClient) -> bool:

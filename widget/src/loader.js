@@ -16,7 +16,7 @@
 
 const w = window;
 const d = document;
-const COMMANDS = ["open", "close", "toggle", "identify", "reset", "setLanguage", "setDepartment", "page", "cart"];
+const COMMANDS = "open close toggle identify reset setLanguage setDepartment page cart".split(" ");
 /** Launcher names: [label, unread, dismiss]; the rest of the texts live in the chat UI. */
 const NAMES = /** @type {Record<string, string[]>} */ ({ en: ["Chat with us", "unread", "Dismiss"], "zh-CN": ["在线聊天", "条未读", "关闭"] });
 // The chat bubble, and the × it turns into while the panel is open.
@@ -28,7 +28,7 @@ const STYLE =
   ".l{position:fixed;bottom:var(--chat-offset-y,20px);right:var(--chat-offset-x,20px);width:56px;height:56px;box-sizing:border-box;border-radius:50%;border:0;margin:0;padding:0;background:var(--a);color:var(--at);cursor:pointer;box-shadow:0 4px 14px rgba(0,0,0,.25);display:flex;align-items:center;justify-content:center}" +
   ".left .l{right:auto;left:var(--chat-offset-x,20px)}.l:focus-visible{outline:none;box-shadow:0 0 0 3px #fff,0 0 0 6px #1f2328}" +
   ".l svg{width:28px;height:28px;fill:currentColor}.l .x,.open .l path{display:none}.open .l .x{display:block;stroke:currentColor;stroke-width:2.5}" +
-  ".gb{position:fixed;bottom:calc(var(--chat-offset-y,20px) + 68px);right:var(--chat-offset-x,20px);max-width:260px;display:flex;background:#fff;border-radius:12px;box-shadow:0 4px 18px rgba(0,0,0,.22)}.left .gb{right:auto;left:var(--chat-offset-x,20px)}.open .gb{display:none}" +
+  ".gb{position:fixed;bottom:calc(var(--chat-offset-y,20px) + 68px);right:var(--chat-offset-x,20px);max-width:260px;display:flex;background:#fff;border-radius:12px;box-shadow:0 4px 14px rgba(0,0,0,.25)}.left .gb{right:auto;left:var(--chat-offset-x,20px)}.open .gb{display:none}" +
   ".gb button{border:0;background:none;font:inherit;cursor:pointer;text-align:left;padding:12px}.gt{max-height:6em;overflow:hidden}.gx{font-size:18px!important;padding:8px}" +
   ".b{position:absolute;top:-4px;right:-4px;min-width:20px;height:20px;padding:0 6px;box-sizing:border-box;border-radius:10px;background:#b3261e;color:#fff;font-size:12px;font-weight:700;line-height:20px;text-align:center}.b[hidden]{display:none}";
 
@@ -42,7 +42,7 @@ function boot() {
   const prior = w.ChatWidget;
   if (prior && prior.loaded) return; // a second tag (or an SPA re-inserting it): one widget
   const script = findScript();
-  if (!script) return warn("no script tag with data-site");
+  if (!script) return warn("no script with data-site");
   /** @type {IArguments[]} */
   const backlog = (prior && prior.q) || [];
   /** @type {Options} */
@@ -77,7 +77,7 @@ function boot() {
     try {
       const [cmd, ...rest] = args;
       if (cmd === "on" || cmd === "off") return listen(cmd, String(rest[0]), rest[1]);
-      if (typeof cmd !== "string" || !COMMANDS.includes(cmd)) return warn("unknown command " + String(cmd));
+      if (!COMMANDS.includes(/** @type {string} */ (cmd))) return warn("unknown command " + String(cmd));
       if (ui) return /** @type {Function} */ (ui[/** @type {keyof ChatApi} */ (cmd)]).apply(ui, rest);
       if (loading) return void pending.push(args);
       if (cmd === "open" || cmd === "toggle") return void load(args);
@@ -120,7 +120,7 @@ function boot() {
     if (loading || !host) return loading;
     const h = host;
     h.launcher.setAttribute("aria-busy", "true");
-    loading = import(opts.base + "widget/chat.js?v=" + __CHAT_VERSION__)
+    loading = chat()
       .then((mod) => {
         ui = mod.mount(h);
         for (const args of pending.splice(0)) run(args);
@@ -136,8 +136,11 @@ function boot() {
     return loading;
   }
 
+  /** The chat UI module (the browser imports it once, however often asked). */
+  const chat = () => import(opts.base + "widget/chat.js?v=" + __CHAT_VERSION__);
+
   fetch(opts.base + "api/v1/sites/" + encodeURIComponent(opts.site) + "/widget-config")
-    .then((r) => (r.ok ? r.json() : Promise.reject(new Error("widget-config: HTTP " + r.status))))
+    .then((r) => (r.ok ? r.json() : Promise.reject("widget-config: " + r.status)))
     .then((/** @type {Config} */ config) => whenBody(() => start(config)))
     .catch(warn);
 
@@ -149,9 +152,8 @@ function boot() {
     frame.className = "w" + (config.position === "left" ? " left" : "");
     frame.style.setProperty("--cw-site", /^#[0-9a-f]{6}$/i.test(config.color) ? config.color : "#1f5fbf");
     frame.innerHTML = '<button class="l" type="button" aria-expanded="false">' + ICON + '<span class="b" aria-hidden="true" hidden></span></button>';
-    const style = d.createElement("style");
-    style.textContent = STYLE;
-    root.append(style, frame);
+    root.innerHTML = "<style>" + STYLE + "</style>";
+    root.append(frame);
     const launcher = /** @type {HTMLButtonElement} */ (frame.firstChild);
     const badge = /** @type {HTMLElement} */ (launcher.lastChild);
     host = {
@@ -159,7 +161,7 @@ function boot() {
       lang: () => pickLang(opts.language, config.language),
       setUnread(count) {
         badge.hidden = !count;
-        badge.textContent = String(count);
+        badge.textContent = "" + count;
         if (count !== unread) emit("unread", { count: (unread = count) });
         this.relabel();
       },
@@ -171,15 +173,17 @@ function boot() {
       },
     };
     host.relabel();
-    launcher.addEventListener("click", () => run([ui ? "toggle" : "open"]));
+    launcher.onclick = () => run([ui ? "toggle" : "open"]);
     const greeting = (config.texts[host.lang()] || {}).greeting;
-    if (greeting && !ongoing(opts.site) && !ui) greet(frame, greeting, NAMES[host.lang()][2], () => run(["open"]));
+    if (greeting && !ongoing(opts.site)) greet(frame, greeting, NAMES[host.lang()][2], () => run(["open"]));
     keepAttached(el);
     ready = true;
     for (const args of backlog.splice(0)) run(Array.from(args));
     emit("ready", { site: opts.site });
     announced = true;
     if (ongoing(opts.site)) load();
+    // Invitation rules run in the chat UI: import it now (the import does not hold up the page).
+    else if ((config.invitations || [])[0]) chat().then((mod) => mod.invitations(host, run)).catch(warn);
   }
 }
 
@@ -201,7 +205,7 @@ function greet(frame, text, dismiss, open) {
   const box = d.createElement("div");
   box.className = "gb";
   box.innerHTML = '<button class="gt" type="button"></button><button class="gx" type="button">×</button>';
-  const [say, close] = /** @type {HTMLButtonElement[]} */ (Array.from(box.children));
+  const [say, close] = /** @type {HTMLCollectionOf<HTMLButtonElement>} */ (box.children);
   say.textContent = text;
   close.setAttribute("aria-label", dismiss);
   say.onclick = () => (box.remove(), open());
@@ -222,7 +226,7 @@ function findScript() {
  * @param {string} fromSite
  */
 function pickLang(fromApi, fromSite) {
-  for (const tag of [fromApi, fromSite, ...(navigator.languages || [navigator.language])]) {
+  for (const tag of [fromApi, fromSite, ...navigator.languages]) {
     const t = String(tag || "").toLowerCase();
     if (t.startsWith("zh")) return "zh-CN";
     if (t.startsWith("en")) return "en";

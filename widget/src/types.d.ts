@@ -29,6 +29,33 @@ export interface Config {
   reply_seconds?: number | null;
   /** Agents online now (first names), for the avatars before a chat. */
   team?: { name: string }[];
+  /** What the shopper may send (docs/widget.md, "Attachments"); null: no attachments. */
+  attachments?: { max_bytes: number; types: string[] } | null;
+  /** Whether the server sends mail (docs/email.md): false, no "email me the transcript". */
+  mail?: boolean;
+  /** The site's enabled invitation rules (docs/widget.md, "Proactive invitations"). */
+  invitations?: Rule[];
+  /** Whether the site has published articles (the FAQ suggestions before a chat). */
+  articles?: boolean;
+  /** Whether some online agent has a free slot now. */
+  room?: boolean;
+}
+
+/** A proactive invitation rule (a condition left null or false is no condition). */
+export interface Rule {
+  id: string;
+  enabled?: boolean;
+  url?: string | null;
+  seconds_on_page?: number | null;
+  min_cart_value?: number | null;
+  min_cart_items?: number | null;
+  returning?: boolean | null;
+  min_pages?: number | null;
+  exit_intent?: boolean;
+  business_hours?: boolean;
+  needs_room?: boolean;
+  messages?: Record<string, string>;
+  per_days?: number | null;
 }
 
 /** What the page told the widget through the API (kept by the loader until the UI loads). */
@@ -53,6 +80,8 @@ export interface Host {
   /** The themed wrapper inside the shadow root: the UI adds its panel here. */
   frame: HTMLElement;
   launcher: HTMLButtonElement;
+  /** The invitation the shopper answered (set by the chat UI): the panel greets with it. */
+  invited?: string;
   emit(name: string, data?: unknown): void;
   setUnread(count: number): void;
   /** The active language: "en" or "zh-CN". */

@@ -8,10 +8,13 @@ to `address` once `count` have arrived.
 from __future__ import annotations
 
 import asyncio
+import os
 import socket
+import time
 from collections.abc import Callable, Iterator
 from email import message_from_bytes, policy
 from email.message import EmailMessage
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -47,7 +50,7 @@ class SmtpSink:
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         """aiosmtpd's hook (in the controller's thread): hand the mail to the test's loop."""
         msg = message_from_bytes(envelope.original_content, policy=policy.default)
-        asyncio.run_coroutine_threadsafe(self._add(msg), self._loop)  # type: ignore[arg-type]
+        asyncio.run_coroutine_threadsafe(self._add(msg), self._loop)
         return "250 OK"
 
     async def _add(self, msg: Any) -> None:
@@ -76,3 +79,27 @@ def smtp_sink() -> Iterator[Callable[[], SmtpSink]]:
     yield make
     for sink in sinks:
         sink.stop()
+
+
+class Clock:
+    """A clock file the servers read (CHAT_TEST_CLOCK_FILE): it stands still until moved."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.now_ms = int(time.time() * 1000)
+        self.advance(0)
+
+    def advance(self, seconds: float) -> None:
+        self.now_ms += int(seconds * 1000)
+        part = self.path.with_suffix(".tmp")
+        part.write_text(str(self.now_ms))
+        os.replace(part, self.path)  # never a half-written file for a reading server
+
+    def env(self) -> dict[str, Any]:
+        # No periodic sweep: presence would not be refreshed while the clock jumps.
+        return {"CHAT_TEST_CLOCK_FILE": self.path, "CHAT_SWEEP_SECONDS": 3600}
+
+
+@pytest.fixture
+def clock(tmp_path: Path) -> Clock:
+    return Clock(tmp_path / "clock")

@@ -173,3 +173,26 @@ async def test_a_conversation_mails_its_transcript_three_times_at_most(
 async def _leave_message_in(shopper: Client, conv: str, email: str) -> None:
     await shopper.send({"type": "leave_message", "conversation_id": conv, "email": email})
     await shopper.wait_for("event", scaled(10), event="contact")
+
+
+async def test_thirty_seconds_without_the_smtp_server_delay_every_mail_and_lose_none(
+    redis: Redis, site_key: str, servers: StartServer, smtp_sink: Callable[[], SmtpSink]
+) -> None:
+    """The retries wait at most 1 s here (--mail-retry-max-seconds) and never give up within
+    the outage (--mail-max-tries): mail is sent within a second or two of the server's return."""
+    sink = smtp_sink()  # not started: nothing listens on its port
+    server = await servers(CHAT_SMTP_URL=sink.url, CHAT_MAIL_RETRY_MAX_SECONDS=1,
+                           CHAT_MAIL_MAX_TRIES=1000)  # fmt: skip
+    site = await make_site(redis, site_key)
+    addresses = [f"li{n}-{site_key}@example.com" for n in range(3)]
+    for address in addresses:
+        shopper, _ = await shopper_client(server, site)
+        await _leave_message(shopper, address)
+        await shopper.close()
+    await asyncio.sleep(30)  # the outage itself (what the test is about), not a wait for work
+    assert not sink.received
+    await sink.start()
+    for address in addresses:
+        [ack] = await sink.wait_for(address, 1, scaled(10))
+        assert ack["Message-ID"].startswith("<ack.")
+    assert await redis.llen("chat:{mail}:dead") == 0

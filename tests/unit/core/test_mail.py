@@ -45,3 +45,12 @@ def test_the_acknowledgement_is_one_per_conversation_and_the_transcript_one_per_
 
 def test_message_id_is_the_key_at_the_senders_domain() -> None:
     assert mail.message_id("ack.c1", "shop.example") == "<ack.c1@shop.example>"
+
+
+def test_an_unsubscribe_token_names_its_conversation_and_a_forged_one_nothing() -> None:
+    secret, conv = b"s" * 32, "4bf1d6f0d9024a6eb61a15bba12c7751"
+    token = mail.unsubscribe_token(secret, conv)
+    assert mail.unsubscribe_conversation(secret, token) == conv
+    assert mail.unsubscribe_conversation(b"t" * 32, token) == ""
+    assert mail.unsubscribe_conversation(secret, token[:-1] + "é") == ""  # not a TypeError
+    assert mail.unsubscribe_conversation(secret, "../x.y") == ""

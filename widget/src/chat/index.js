@@ -8,6 +8,7 @@
 import * as frames from "../../../client/frames.js";
 import { compareIds, maxId, newCmid } from "../../../client/ids.js";
 import { ReconnectingSocket } from "../../../client/socket.js";
+import { Attach } from "./attach.js";
 import { attention } from "./attention.js";
 import * as storage from "./storage.js";
 import { View } from "./view.js";
@@ -27,6 +28,8 @@ const OPEN = ["queued", "assigned", "left"];
 export function mount(host) {
   return new Chat(host).api();
 }
+
+export { invitations } from "./invite_ui.js";
 
 export class Chat {
   /** @param {Host} host */
@@ -64,6 +67,9 @@ export class Chat {
     this.agentTypingTimer = undefined;
     /** @type {Frame[]} rating, transcript request, email: sent once connected */
     this.actions = this.saved.actions || [];
+    /** @type {string[]} articles the shopper opened before asking (sent in the start frame) */
+    this.read = [];
+    this.attach = new Attach(this);
     this.view = new View(this);
     const base = new URL(host.opts.base);
     const ws = (base.protocol === "https:" ? "wss://" : "ws://") + base.host + base.pathname;
@@ -139,6 +145,7 @@ export class Chat {
     this.entries.clear();
     this.outbox.clear();
     this.refused.clear();
+    this.attach.clear();
     this.conv = this.queue = null;
     this.host.opts.customer = null;
     this.view.clear();
@@ -348,6 +355,8 @@ export class Chat {
     if (!item.conv) {
       const contact = { name: (c && c.name) || undefined, email: (c && c.email) || undefined };
       item.start = clean({ department: this.department(), ...contact, ...clean(start || {}) });
+      if (this.read.length) item.start.articles_read = this.read.slice(-10);
+      this.read = [];
     }
     this.outbox.set(item.cmid, item);
     storage.put(this.site, item);
@@ -359,7 +368,8 @@ export class Chat {
   /** @param {Outgoing} item */
   transmit(item) {
     if (!this.connected) return;
-    if (item.conv) this.conn.send(frames.message("message", item.conv, item.cmid, item.text));
+    const att = item.attachment ? { attachment_id: item.attachment.id } : {};
+    if (item.conv) this.conn.send({ ...frames.message("message", item.conv, item.cmid, item.text), ...att });
     else this.conn.send({ type: "start", client_msg_id: item.cmid, text: item.text, ...clean(item.start || {}) });
   }
 
@@ -369,6 +379,7 @@ export class Chat {
       if (!item.conv && this.saved.conv && !this.ended()) item.conv = this.saved.conv;
       this.transmit(item);
     }
+    this.attach.flush();
   }
 
   /** @param {string} cmid */
@@ -376,7 +387,7 @@ export class Chat {
     const refused = this.refused.get(cmid);
     this.refused.delete(cmid);
     this.view.settle(cmid);
-    if (refused) return this.write(refused.text, refused.start);
+    if (refused) return refused.attachment ? this.attach.resend(refused) : this.write(refused.text, refused.start);
     const item = this.outbox.get(cmid);
     if (item) item.t = Date.now();
     if (!this.connected) this.conn.retryNow();

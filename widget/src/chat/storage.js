@@ -27,6 +27,7 @@
  * @property {string} conv conversation id ("" = start one with this message)
  * @property {number} t when it was written, ms
  * @property {Record<string, unknown>} [start] extra fields of the start frame
+ * @property {Frame} [attachment] the uploaded file this message carries (attach.js)
  */
 
 const MAX_ENTRIES = 200;

@@ -28,6 +28,20 @@ textarea,input,select{box-sizing:border-box;width:100%;margin:2px 0 0;padding:8p
 .row textarea{flex:1;width:auto;min-height:40px;max-height:120px;resize:none}
 .sb{flex:none;width:44px;height:40px;border:0;border-radius:8px;background:var(--a);color:var(--at);cursor:pointer}
 .sb svg{width:20px;height:20px;fill:currentColor}
+.ab{order:-1;flex:none;width:36px;height:40px;padding:0;border:0;border-radius:8px;background:transparent;color:#4d5661;cursor:pointer}
+.ab svg{width:22px;height:22px;fill:currentColor}
+.ap{display:flex;align-items:center;gap:8px;margin:0 0 8px;font-size:13px}
+.ap img,.ap .fi{flex:none;width:48px;height:48px;object-fit:cover;border-radius:6px}
+.ap>span{flex:1;min-width:0;overflow:hidden;text-overflow:ellipsis;white-space:nowrap}
+.ap .x{color:#4d5661}
+.ae{margin:0 0 6px;font-size:13px}.ae:empty{display:none}
+.ta .at{display:block;margin:0 0 4px;color:inherit}
+.at img{display:block;max-width:100%;max-height:220px;border-radius:8px;background:#dde1e6}
+.fi{display:flex;flex-direction:column;justify-content:center;padding:6px 10px;border-radius:8px;background:rgba(0,0,0,.08);font-size:12px;text-decoration:none}
+.fn{font-weight:600;overflow-wrap:anywhere}
+.pg{display:block;height:4px;margin-top:4px;border-radius:2px;background:rgba(0,0,0,.2);overflow:hidden}
+.pg span{display:block;height:100%;width:0;background:currentColor;transition:width .2s}
+.dz .g{outline:2px dashed var(--a);outline-offset:-6px}
 label{display:block;margin:0 0 8px;font-size:12px;color:#3b434b}
 .f{padding:10px 16px;border-top:1px solid #dde1e6;overflow-y:auto}
 .f p{margin:0 0 8px}
@@ -59,5 +73,17 @@ label{display:block;margin:0 0 8px;font-size:12px;color:#3b434b}
 .wl{margin:4px 0 0;font-size:12px;color:#4d5661}
 .wl:empty{display:none}
 .w0{font-size:14px;color:#1f2328;background:#fff;border:1px solid #dde1e6;border-radius:14px;padding:8px 12px;align-self:flex-start;text-align:left}
+.fq{padding:8px 12px 0;border-top:1px solid #dde1e6;font-size:13px}
+.fq p{margin:0 0 4px;color:#4d5661}
+.fq ul{margin:0;padding:0;list-style:none}
+.qi{display:block;width:100%;margin:0 0 4px;padding:6px 10px;border:1px solid #dde1e6;border-radius:8px;background:#fff;color:#1f2328;font:inherit;text-align:left;cursor:pointer}
+.qi span{display:block;color:#4d5661;font-size:12px;overflow:hidden;text-overflow:ellipsis;white-space:nowrap}
+.fr{flex:1;overflow-y:auto;padding:12px 16px;background:#fff}
+.fr h3{margin:8px 0;font-size:16px}
+.qb{overflow-wrap:anywhere}
+.qb img{max-width:100%}
+.qb a{color:#0b57d0}
+.qf{margin-top:12px}
+.qt{margin:0 0 8px}
 @media (max-width:480px){.p,.left .p{top:0;left:0;right:0;bottom:auto;width:100%;height:100%;border-radius:0}.open .l{display:none}textarea,input,select{font-size:16px}}
 `;

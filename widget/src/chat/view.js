@@ -6,6 +6,7 @@
 
 import { compareIds } from "../../../client/ids.js";
 import { richText } from "../../../client/links.js";
+import { Faq } from "./faq.js";
 import { text } from "./i18n.js";
 import { CSS } from "./style.js";
 
@@ -37,7 +38,7 @@ export function avatar(name) {
  * @param {(Node | string)[]} [children]
  * @returns {HTMLElementTagNameMap[K]}
  */
-function h(tag, attrs = {}, children = []) {
+export function h(tag, attrs = {}, children = []) {
   const el = document.createElement(tag);
   for (const [k, v] of Object.entries(attrs)) el.setAttribute(k, v);
   el.append(...children);
@@ -68,7 +69,7 @@ export class View {
     this.welcomeLine = h("div", { class: "y w0" });
     this.log = h("div", { class: "g", role: "log", "aria-live": "polite" }, [this.welcomeLine]);
     this.typingLine = h("div", { class: "k", "aria-live": "polite" });
-    this.notify = this.emailForm("leaveEmail", "notify", (email) => chat.leaveEmail(email, this.fieldValue("name")));
+    this.notify = this.emailForm(this.noMail("leaveEmail"), "notify", (email) => chat.leaveEmail(email, this.fieldValue("name")));
     this.prechat = h("div", { class: "pc" });
     this.input = h("textarea", { rows: "1" });
     this.sendBtn = h("button", { class: "sb", type: "submit" });
@@ -87,10 +88,14 @@ export class View {
       this.offline,
       this.after,
     ]);
+    this.faq = new Faq(this);
+    this.log.after(this.faq.reader);
+    this.composer.before(this.faq.list);
     host.root.prepend(h("style", {}, [CSS]));
     host.frame.append(this.panel);
     host.launcher.setAttribute("aria-controls", "cw-panel");
     this.listen();
+    chat.attach.mount(this);
     for (const f of [...chat.entries.values()].sort((a, b) => compareIds(a.id, b.id))) this.add(f);
     for (const item of chat.outbox.values()) this.pending(item);
   }
@@ -118,6 +123,7 @@ export class View {
     this.input.addEventListener("input", () => {
       this.grow();
       chat.typing(Boolean(this.input.value.trim()));
+      this.faq.typed(this.input.value);
     });
     const vv = window.visualViewport;
     if (vv) vv.addEventListener("resize", () => this.fit());
@@ -126,13 +132,14 @@ export class View {
 
   submit() {
     const value = this.input.value;
-    if (!value.trim()) return;
+    if (!value.trim() && !this.chat.attach.chosen) return;
     const email = this.fieldValue("email");
     if (email && !this.chat.validEmail(email)) return this.showError(this.prechat, "badEmail");
     const start = { name: this.fieldValue("name") || undefined, email: email || undefined, department: this.fieldValue("department") || undefined };
     this.input.value = "";
     this.grow();
-    this.chat.write(value, start);
+    if (this.chat.attach.chosen) this.chat.attach.send(value, start);
+    else this.chat.write(value, start);
     this.update();
   }
 
@@ -156,6 +163,13 @@ export class View {
     return text(host.config.texts, host.lang(), key, vars);
   }
 
+  /** The text promising an email reply, or (no mail server: widget-config "mail" false) its
+   * variant that promises the answer here in the chat only.
+   * @param {string} key */
+  noMail(key) {
+    return this.chat.host.config.mail === false ? key + "Chat" : key;
+  }
+
   /** Texts that depend on the language only (after setLanguage, everything is redrawn). */
   relabel() {
     const lang = this.chat.host.lang();
@@ -164,11 +178,12 @@ export class View {
     this.closeBtn.setAttribute("aria-label", this.t("close"));
     this.endBtn.textContent = this.t("end");
     this.log.setAttribute("aria-label", this.t("log"));
-    this.welcomeLine.textContent = this.t("welcome");
+    this.welcomeLine.textContent = this.chat.host.invited || this.t("welcome");
     this.input.setAttribute("aria-label", this.t("message"));
     this.input.setAttribute("placeholder", this.t("placeholder"));
     this.sendBtn.setAttribute("aria-label", this.t("send"));
-    this.relabelForm(this.notify, "leaveEmail", "notify");
+    this.relabelForm(this.notify, this.noMail("leaveEmail"), "notify");
+    this.chat.attach.relabel();
     this.prechat.textContent = "";
     this.offline.textContent = "";
     this.after.textContent = "";
@@ -185,7 +200,7 @@ export class View {
     for (const cmid of pending) {
       this.pendingEls.get(cmid)?.remove();
       this.pendingEls.delete(cmid);
-      const item = this.chat.outbox.get(cmid) || this.chat.refused.get(cmid);
+      const item = this.chat.outbox.get(cmid) || this.chat.refused.get(cmid) || this.chat.attach.uploads.get(cmid);
       if (item) this.pending(item);
     }
   }
@@ -221,7 +236,8 @@ export class View {
   messageEl(f) {
     const me = f.from && f.from.role === "shopper";
     const bubble = h("div", { class: "t" });
-    richText(bubble, String(f.text));
+    richText(bubble, String(f.text || ""));
+    this.chat.attach.decorate(bubble, f);
     const who = me ? this.t("you") : f.from.name || this.t("agent");
     const meta = h("div", { class: "s" }, [h("span", { class: me ? "vh" : "nm" }, [who + " "]), this.time(f.ts)]);
     const status = h("span");
@@ -259,7 +275,7 @@ export class View {
   ack(f) {
     const next = this.chat.nextOpen();
     const when = next ? this.t("ackOpen", { when: this.date(next) }) : this.t("ackWhen", { hours: this.chat.host.config.reply_hours || 24 });
-    return this.t("ack", { email: String((f.contact && f.contact.email) || ""), when });
+    return this.t(this.noMail("ack"), { email: String((f.contact && f.contact.email) || ""), when });
   }
 
   /** @param {number} ts */
@@ -281,6 +297,7 @@ export class View {
     this.pendingEls.get(item.cmid)?.remove();
     const bubble = h("div", { class: "t" });
     richText(bubble, item.text);
+    this.chat.attach.decorate(bubble, item);
     const status = h("span", { class: "st" });
     const el = h("div", { class: "m me", "data-cmid": item.cmid }, [bubble, h("div", { class: "s" }, [status])]);
     this.pendingEls.set(item.cmid, el);
@@ -303,6 +320,7 @@ export class View {
   statusOf(cmid, status) {
     const chat = this.chat;
     const item = chat.outbox.get(cmid);
+    if (chat.attach.status(cmid, status)) return;
     status.textContent = "";
     if (chat.acked.has(cmid)) return void (status.textContent = this.t("sent"));
     const failed = chat.refused.has(cmid) || (item && Date.now() - item.t > FAIL_AFTER);
@@ -346,6 +364,7 @@ export class View {
     if (offline && !this.offline.firstChild) this.drawOffline();
     if (!offline) this.offline.textContent = "";
     this.drawPrechat(!chat.saved.conv && !chat.starting() && !offline);
+    this.faq.update();
     if (ended) this.drawAfter();
     else this.after.textContent = "";
   }
@@ -379,7 +398,7 @@ export class View {
     const next = chat.nextOpen();
     const c = chat.host.opts.customer;
     const message = h("textarea", { name: "offline-message", rows: "3", required: "" });
-    const why = h("p", {}, [next ? this.t("closedHours", { when: this.date(next) }) : this.t("offline")]);
+    const why = h("p", {}, [next ? this.t(this.noMail("closedHours"), { when: this.date(next) }) : this.t(this.noMail("offline"))]);
     const fields = [this.field("name", "text", (c && c.name) || ""), this.field("email", "email", (c && c.email) || "", true)];
     if (chat.host.config.site.departments.length > 1) fields.push(this.departmentField());
     const label = h("label", {}, [this.t("message"), message]);
@@ -411,7 +430,7 @@ export class View {
     }
     /** @type {HTMLElement} */ (rate.querySelector(".wl")).textContent = chat.waiting("rate") ? this.t("willSend") : "";
     const ask = /** @type {HTMLElement} */ (this.after.querySelector(".tr"));
-    ask.hidden = chat.hasEvent("transcript_requested");
+    ask.hidden = chat.hasEvent("transcript_requested") || chat.host.config.mail === false; // no SMTP: no promise
     /** @type {HTMLElement} */ (ask.querySelector(".wl")).textContent = chat.waiting("transcript") ? this.t("willSend") : "";
   }
 
@@ -495,7 +514,7 @@ export class View {
     if (shown && shown.dataset.id === f.id) return;
     shown?.remove();
     const box = h("div", { class: "gb pv", "data-id": f.id });
-    const say = h("button", { class: "gt", type: "button" }, [h("strong", {}, [(f.from.name || this.t("agent")) + ": "]), String(f.text)]);
+    const say = h("button", { class: "gt", type: "button" }, [h("strong", {}, [(f.from.name || this.t("agent")) + ": "]), String(f.text || (f.attachment ? f.attachment.name : ""))]);
     const close = h("button", { class: "gx", type: "button", "aria-label": this.t("dismiss") }, ["×"]);
     say.onclick = () => this.chat.open(true);
     close.onclick = () => {
@@ -588,6 +607,7 @@ export class View {
     host.frame.classList.toggle("open", open);
     host.launcher.setAttribute("aria-expanded", String(open));
     if (open) host.frame.querySelector(".gb:not(.pv)")?.remove(); // the greeting did its job
+    if (open && host.invited) this.welcomeLine.textContent = host.invited;
     if (open) {
       this.fit();
       this.scroll();

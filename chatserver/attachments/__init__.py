@@ -1,0 +1,1 @@
+"""Attachments: files in conversations (issue #12): storage, image preparation, uploads."""
