@@ -10,9 +10,8 @@ import time
 from types import ModuleType
 from typing import Any
 
-from redis.asyncio import Redis
-
-from load import report
+from chatserver.store.clients import plain_client
+from load import kb, report
 from load.controller import Controller
 from load.hist import Hist
 from load.procstat import parse_cpus, pin
@@ -39,6 +38,7 @@ def parser() -> argparse.ArgumentParser:
         )
         module.add_options(p)
         _common(p)
+    kb.add_parser(sub)  # in-process (no server, no Redis): FAQ search speed
     return top
 
 
@@ -50,7 +50,18 @@ def _common(p: argparse.ArgumentParser) -> None:
         help="a running server (ws://127.0.0.1:PORT); "
         "default: start a throwaway Redis and server(s)",
     )
-    g.add_argument("--redis-url", default="", help="the Redis of --url (to seed and measure)")
+    g.add_argument(
+        "--redis-url",
+        default="",
+        help="the Redis of --url (to seed and measure): redis://, redis+cluster://h:p,h:p, "
+        "redis+sentinel://h:p/MASTER",
+    )
+    g.add_argument(
+        "--redis-cluster",
+        action="store_true",
+        help="start a throwaway Redis Cluster (3 masters, 3 replicas; Debian's redis-server "
+        ">= 7) instead of one Redis",
+    )
     g.add_argument(
         "--server-pid",
         type=int,
@@ -111,6 +122,11 @@ def check_bounds(opts: argparse.Namespace) -> None:
             check_loopback(url)
     if opts.url and not opts.redis_url:
         raise SystemExit("--url needs --redis-url (the run seeds its own site and agents)")
+    if opts.redis_cluster and opts.url:
+        raise SystemExit(
+            "--redis-cluster starts a cluster for the servers the run starts; "
+            "with --url, give the cluster as --redis-url redis+cluster://..."
+        )
     count = sum(getattr(opts, k, 0) or 0 for k in ("shoppers", "agents", "connections"))
     if count > MAX_CONNECTIONS:
         raise SystemExit(f"{count} connections: the limit is {MAX_CONNECTIONS}")
@@ -126,7 +142,7 @@ def check_bounds(opts: argparse.Namespace) -> None:
 
 async def execute(opts: argparse.Namespace) -> dict[str, Any]:
     stack = await _stack(opts)
-    redis = Redis.from_url(stack.redis_url, decode_responses=True)
+    redis = plain_client(stack.redis_url)  # a Cluster or Sentinel URL too
     ctl = Controller(opts, stack, redis)
     started = time.monotonic()
     try:
@@ -144,6 +160,7 @@ async def execute(opts: argparse.Namespace) -> dict[str, Any]:
         "command": report.command_line(),
         "machine": report.machine(),
         "run_seconds": round(time.monotonic() - started, 1),
+        "redis": {"topology": topology(stack.redis_url), "started_by_run": not opts.url},
         **parts,
         "correct": not issues,
         "problems": issues,
@@ -184,11 +201,20 @@ async def _stack(opts: argparse.Namespace) -> Stack:
     if opts.url:
         return external_stack(opts.url, opts.redis_url, opts.server_pid)
     env = dict(item.split("=", 1) for item in opts.server_env)
-    return await start_stack(opts.servers, opts.server_cpus, opts.redis_cpus, env, opts.appendfsync)
+    return await start_stack(opts.servers, opts.server_cpus, opts.redis_cpus, env, opts.appendfsync,
+                             redis_cluster=opts.redis_cluster)  # fmt: skip
+
+
+def topology(redis_url: str) -> str:
+    """'cluster', 'sentinel' or 'single', from the URL's scheme (chatserver reads it so)."""
+    scheme = redis_url.partition("://")[0]
+    return next((t for t in ("cluster", "sentinel") if scheme.endswith("+" + t)), "single")
 
 
 def main(argv: list[str] | None = None) -> None:
     opts = parser().parse_args(argv)
+    if opts.scenario == "kb":
+        return kb.main(opts)
     check_bounds(opts)
     opts.server_cpus = parse_cpus(opts.server_cpu) if opts.server_cpu else None
     opts.load_cpus = parse_cpus(opts.load_cpu) if opts.load_cpu else None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 from pathlib import Path
 
@@ -77,6 +78,13 @@ def parse_cpus(spec: str) -> set[int]:
 
 
 def pin(pid: int, cpus: set[int] | None) -> None:
-    """Restrict a process to `cpus` (no-op for None)."""
-    if cpus:
-        os.sched_setaffinity(pid, cpus)
+    """Restrict a process to `cpus` (no-op for None): every thread it has now (a redis-server
+    started before is pinned whole, its background threads too), and those it makes later."""
+    if not cpus:
+        return
+    os.sched_setaffinity(pid, cpus)
+    if pid:
+        with contextlib.suppress(OSError):
+            for task in Path(f"/proc/{pid}/task").iterdir():
+                with contextlib.suppress(OSError):  # a thread that just ended
+                    os.sched_setaffinity(int(task.name), cpus)

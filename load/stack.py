@@ -1,5 +1,6 @@
-"""What the benchmark runs against: a throwaway Redis and server processes it starts itself
-(`python -m chatserver serve`), or a server already running on this machine (`--url`).
+"""What the benchmark runs against: a throwaway Redis (or Redis Cluster: `--redis-cluster`) and
+server processes it starts itself (`python -m chatserver serve`), or a server already running
+on this machine (`--url`).
 
 Everything started here listens on 127.0.0.1 only, runs in its own process group, and is
 stopped (SIGTERM, then SIGKILL) when the run ends.
@@ -22,9 +23,12 @@ from urllib.parse import urlparse
 
 from chatserver.store.embedded import EmbeddedRedis, free_port
 from load import procstat
+from load.topologies import Cluster
 from load.wire import check_loopback
 
 READY_TIMEOUT = 30.0
+CLUSTER_MASTERS = 3  # with a replica each
+CLUSTER_NODE_TIMEOUT_MS = 5000  # no failover of a node that is merely starved of CPU for a while
 _SOURCE_ROOT = str(Path(__file__).resolve().parent.parent)  # where `-m load.echo_server` resolves
 STOP_TIMEOUT = 10.0
 
@@ -87,14 +91,16 @@ class Process:
 @dataclass
 class Stack:
     """Redis and servers for one run. `server_urls` are ws:// bases; `server_pids` the pids
-    whose CPU and memory the report counts (their children included)."""
+    whose CPU and memory the report counts (their children included); `redis_pids` the Redis
+    processes the run started (every node of a cluster; none for `--url`)."""
 
     redis_url: str
     server_urls: list[str]
     root_pids: list[int]
-    redis_pid: int | None = None
+    redis_pids: list[int] = field(default_factory=list)
     workdir: Path | None = None
     _redis: EmbeddedRedis | None = None
+    _cluster: Cluster | None = None
     _servers: list[Process] = field(default_factory=list)
     _echo: Process | None = None
 
@@ -129,6 +135,8 @@ class Stack:
             server.stop()
         if self._redis is not None:
             self._redis.stop()
+        if self._cluster is not None:
+            self._cluster.close()
         if self.workdir is not None and not os.environ.get("LOAD_KEEP_WORKDIR"):
             shutil.rmtree(self.workdir, ignore_errors=True)
 
@@ -139,15 +147,32 @@ async def start_stack(
     redis_cpus: set[int] | None,
     server_env: dict[str, str],
     appendfsync: str,
+    redis_cluster: bool = False,
 ) -> Stack:
-    """A throwaway Redis and `servers` chat server processes, each ready (GET /readyz 200)."""
+    """A throwaway Redis and `servers` chat server processes, each ready (GET /readyz 200).
+
+    `redis_cluster`: a Redis Cluster of CLUSTER_MASTERS masters with a replica each instead
+    (Debian's redis-server >= 7, every node pinned to `redis_cpus`, append-only files with
+    `appendfsync` like the single Redis), the servers given its `redis+cluster://` URL."""
     workdir = Path(tempfile.mkdtemp(prefix="chatload-"))
-    redis = EmbeddedRedis(workdir / "redis", appendfsync=appendfsync)
-    stack = Stack(redis.start(), [], [], workdir=workdir, _redis=redis)
+    stack = Stack("", [], [], workdir=workdir)
     try:
-        assert redis.process is not None
-        stack.redis_pid = redis.process.pid
-        procstat.pin(redis.process.pid, redis_cpus)
+        if redis_cluster:
+            stack._cluster = await Cluster.create(
+                workdir / "cluster",
+                masters=CLUSTER_MASTERS,
+                node_timeout_ms=CLUSTER_NODE_TIMEOUT_MS,
+                appendfsync=appendfsync,
+                cpus=redis_cpus,
+            )
+            stack.redis_url = stack._cluster.url
+            stack.redis_pids = stack._cluster.pids
+        else:
+            stack._redis = redis = EmbeddedRedis(workdir / "redis", appendfsync=appendfsync)
+            stack.redis_url = redis.start()
+            assert redis.process is not None
+            stack.redis_pids = [redis.process.pid]
+            procstat.pin(redis.process.pid, redis_cpus)
         for i in range(servers):
             port = free_port()
             server = Process(

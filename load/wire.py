@@ -36,10 +36,13 @@ class NotLoopback(ValueError):
 
 
 def check_loopback(url: str) -> None:
-    """Refuse any URL whose host is not a loopback address."""
-    host = urlparse(url).hostname or ""
-    if host not in LOOPBACK and not host.startswith("127."):
-        raise NotLoopback(f"refusing {url!r}: the load generator targets 127.0.0.1 only")
+    """Refuse any URL with a host that is not a loopback address (every host of a Cluster or
+    Sentinel URL: `redis+cluster://h1:p1,h2:p2`)."""
+    netloc = urlparse(url).netloc.rpartition("@")[2]
+    for node in netloc.split(","):
+        host = urlparse(f"//{node}").hostname or ""
+        if host not in LOOPBACK and not host.startswith("127."):
+            raise NotLoopback(f"refusing {url!r}: the load generator targets 127.0.0.1 only")
 
 
 class WsConn(asyncio.Protocol):

@@ -337,10 +337,14 @@ class _Link:
         self.pubsub: PubSub = client.pubsub()
         self.leaving: Counter[str] = Counter()  # channels we SUNSUBSCRIBEd, confirmation due
         self._task: asyncio.Task[None] | None = None
+        # redis-py's PubSub.connect() is not guarded: concurrent first SSUBSCRIBEs would each
+        # open a connection, and the reader reads only the last one (the others' messages lost).
+        self._subscribing = asyncio.Lock()
 
     async def ssubscribe(self, *channels: str) -> None:
         """SSUBSCRIBE (one slot's channels); the reader starts once the connection is made."""
-        await self.pubsub.ssubscribe(*channels)
+        async with self._subscribing:
+            await self.pubsub.ssubscribe(*channels)
         if self._task is None:
             self._task = asyncio.create_task(self._read(), name=f"bus {self.name}")
 
