@@ -10,11 +10,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-
-import bm25s
-import numpy as np
+from typing import TYPE_CHECKING
 
 from chatserver.kb import render, tokenize
+
+if TYPE_CHECKING:
+    import bm25s
 from chatserver.kb.model import Article
 
 TITLE_WEIGHT = 3
@@ -40,6 +41,8 @@ class Index:
         if self.articles:
             docs = [self._words(a, text) for a, text in zip(self.articles, self._texts,
                                                                strict=True)]  # fmt: skip
+            import bm25s  # here, not at import: numpy and bm25s cost every process 0.1 s
+
             self._bm25 = bm25s.BM25()
             self._bm25.index(docs, show_progress=False)
 
@@ -55,6 +58,8 @@ class Index:
         terms = tokenize.tokens(query, self.lang)
         if self._bm25 is None or not terms:
             return []
+        import numpy as np
+
         scores = self._bm25.get_scores(terms)
         ranked = [int(i) for i in np.argsort(-scores, kind="stable")[:limit]]
         snippet_terms = [t for t in terms if len(t) > 1] or terms

@@ -4,19 +4,18 @@ Both drop stopwords (words in nearly every question: "how", "the", "吗", "的")
 match nor dilute. English folds a plain plural `-s` ("returns" -> "return"), nothing more: a
 full stemmer would buy little on short FAQ texts. Chinese adds each character of a multi-character
 word, so "能退吗" (退) still meets "退货" in an article; BM25's idf keeps such common characters
-cheap. jieba loads its dictionary (~1 s) on first use: `warm_up()` does it once, at startup,
-in a thread.
+cheap. jieba is imported and loads its dictionary (~0.7 CPU-s) on first use, which is inside
+the thread that builds a site's indexes: a process that never searches Chinese never pays it.
 """
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
 import threading
+from typing import Any
 
-import jieba
-
-jieba.setLogLevel(logging.WARNING)
 _lock = threading.Lock()
 _WORD = re.compile(r"[0-9a-z]+")
 _HAN = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
@@ -38,9 +37,18 @@ ZH_STOPWORDS = frozenset(_ZH_STOP.split())
 
 
 def warm_up() -> None:
-    """Load jieba's dictionary now (call from a thread at startup, not on the event loop)."""
+    """Import jieba and load its dictionary now (from a thread, not the event loop)."""
+    _jieba()
+
+
+@functools.cache
+def _jieba() -> Any:  # the jieba module (untyped)
     with _lock:
+        import jieba
+
+        jieba.setLogLevel(logging.WARNING)
         jieba.initialize()
+        return jieba
 
 
 def tokens(text: str, lang: str) -> list[str]:
@@ -56,7 +64,7 @@ def zh_tokens(text: str) -> list[str]:
     """Chinese words (jieba's search mode), their characters, and any Latin words in the
     text treated as English (brand names, "EMS", "PayPal")."""
     out: list[str] = []
-    for word in jieba.lcut_for_search(text.casefold()):
+    for word in _jieba().lcut_for_search(text.casefold()):
         if _WORD.fullmatch(word):
             if word not in EN_STOPWORDS:
                 out.append(_fold(word))

@@ -29,7 +29,7 @@ from starlette.routing import Route
 
 from chatserver.core.kpis import DAY_MS
 from chatserver.core.model import Role, Site, ValidationError
-from chatserver.kb import model, render, tokenize
+from chatserver.kb import model, render
 from chatserver.kb.model import LANGS, Article
 from chatserver.kb.search import Hit, Index
 from chatserver.store.articles import Articles, count_request
@@ -110,10 +110,9 @@ def build_indexes(articles: Sequence[Article]) -> dict[str, Index]:
 
 
 def start(app: Starlette) -> None:
-    """At startup: the process's searcher, and jieba's dictionary loading in a thread (about a
-    second) so that the first Chinese search does not wait for it."""
+    """At startup: the process's searcher (jieba and bm25s load with the first index it builds,
+    in a thread: a process that serves no search never pays their second of CPU)."""
     app.state.kb_searcher = Searcher(app.state.gateway.hub.articles)
-    asyncio.get_running_loop().run_in_executor(None, tokenize.warm_up)
 
 
 def _searcher(request: Request) -> Searcher:
