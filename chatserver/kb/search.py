@@ -8,6 +8,7 @@ thousand articles take well under a second; see docs/performance.md).
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -43,6 +44,7 @@ class Index:
                                                                strict=True)]  # fmt: skip
             import bm25s  # here, not at import: numpy and bm25s cost every process 0.1 s
 
+            logging.getLogger("bm25s").setLevel(logging.WARNING)  # it logs each build at DEBUG
             self._bm25 = bm25s.BM25()
             self._bm25.index(docs, show_progress=False)
 
