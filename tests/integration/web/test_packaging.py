@@ -1,5 +1,6 @@
 """The console ships with the package: `pip install .` carries agent_console/ (templates,
-scripts, styles, texts) and the demo store's data, and the server finds them installed."""
+scripts, styles, texts) and every data file of chatserver/ (Lua, templates, bundles, demo
+data), and the server finds them installed."""
 
 from __future__ import annotations
 
@@ -26,8 +27,11 @@ def test_a_build_carries_the_console_and_the_server_finds_it_there(tmp_path: Pat
             if path.name == "tsconfig.json":
                 continue
             assert f"agent_console/{path.relative_to(sources).as_posix()}" in shipped
-    assert "chatserver/orders/demo_store.json" in shipped
-    assert "chatserver/store/lua/record_put.lua" in shipped
+    tracked = subprocess.run(["git", "ls-files", "chatserver"], cwd=ROOT, check=True,
+                             capture_output=True, text=True).stdout.split()  # fmt: skip
+    data = [name for name in tracked if not name.endswith(".py")]
+    assert "chatserver/store/lua/record_put.lua" in data and len(data) > 40
+    assert [name for name in data if name not in shipped] == []  # a pattern missing in pyproject
     found = subprocess.run(
         [sys.executable, "-c", "from chatserver.web.console import assets; print(assets())"],
         cwd=tmp_path, env={**os.environ, "PYTHONPATH": str(build)}, check=True,
