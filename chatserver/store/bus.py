@@ -14,7 +14,7 @@ import contextlib
 import logging
 import random
 from collections import Counter, defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from typing import Any
 
 import orjson
@@ -79,9 +79,7 @@ class Bus:
         self._handlers[channel].add(handler)
         if first or channel not in self._confirmed:
             self._confirmed[channel] = asyncio.get_running_loop().create_future()
-            if self._pubsub is not None and self.up:
-                with contextlib.suppress(RedisError, OSError):
-                    await self._pubsub.subscribe(channel)
+            await self._send_subscribe(channel)
         await asyncio.wait_for(asyncio.shield(self._confirmed[channel]), SUBSCRIBE_TIMEOUT)
 
     def unsubscribe(self, channel: str, handler: Handler) -> None:
@@ -92,10 +90,22 @@ class Bus:
         if not handlers:
             del self._handlers[channel]
             self._confirmed.pop(channel, None)
-            if self._pubsub is not None and self.up:
-                task = asyncio.create_task(self._safe_unsubscribe(channel))
-                self._pending.add(task)
-                task.add_done_callback(self._pending.discard)
+            self._send_unsubscribe(channel)
+
+    # The Redis half of (un)subscribing: plain pub/sub here, sharded in ShardedBus.
+    async def _send_subscribe(self, channel: str) -> None:
+        if self._pubsub is not None and self.up:
+            with contextlib.suppress(RedisError, OSError):
+                await self._pubsub.subscribe(channel)
+
+    def _send_unsubscribe(self, channel: str) -> None:
+        if self._pubsub is not None and self.up:
+            self._spawn(self._safe_unsubscribe(channel))
+
+    def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.create_task(coro)
+        self._pending.add(task)
+        task.add_done_callback(self._pending.discard)
 
     async def _safe_unsubscribe(self, channel: str) -> None:
         if channel in self._handlers or self._pubsub is None:
@@ -216,32 +226,18 @@ class ShardedBus(Bus):
         self._failed = asyncio.Event()
         self._failure = ""
 
-    async def subscribe(self, channel: str, handler: Handler) -> None:
-        first = not self._handlers[channel]
-        self._handlers[channel].add(handler)
-        if first or channel not in self._confirmed:
-            self._confirmed[channel] = asyncio.get_running_loop().create_future()
-            if self.up:
-                try:
-                    await self._ssubscribe([channel])
-                except (RedisError, RedisClusterException, OSError) as exc:
-                    self._fail(f"subscribing {channel}: {exc}")
-        await asyncio.wait_for(asyncio.shield(self._confirmed[channel]), SUBSCRIBE_TIMEOUT)
+    async def _send_subscribe(self, channel: str) -> None:
+        if self.up:
+            try:
+                await self._ssubscribe([channel])
+            except (RedisError, RedisClusterException, OSError) as exc:
+                self._fail(f"subscribing {channel}: {exc}")
 
-    def unsubscribe(self, channel: str, handler: Handler) -> None:
-        handlers = self._handlers.get(channel)
-        if handlers is None:
-            return
-        handlers.discard(handler)
-        if not handlers:
-            del self._handlers[channel]
-            self._confirmed.pop(channel, None)
-            link = self._links.get(self._owner.pop(channel, ""))
-            if link is not None and self.up:
-                link.leaving[channel] += 1
-                task = asyncio.create_task(link.sunsubscribe(channel))
-                self._pending.add(task)
-                task.add_done_callback(self._pending.discard)
+    def _send_unsubscribe(self, channel: str) -> None:
+        link = self._links.get(self._owner.pop(channel, ""))
+        if link is not None and self.up:
+            link.leaving[channel] += 1
+            self._spawn(link.sunsubscribe(channel))
 
     async def _run(self) -> None:
         backoff = 0.05
