@@ -41,23 +41,6 @@ class AgentConnection(Connection):
         self.agent: Agent | None = None
         self.session: sessions.Session | None = None
         self.customers = Customers(self.hub.redis)
-        handlers: dict[str, FrameHandler] = {
-            "hello": self.on_hello,
-            "ping": self.on_ping,
-            "message": self.on_message,
-            "typing": self.on_typing,
-            "read": self.on_read,
-            "resume": self.on_resume,
-            "close": self.on_close,
-            "status": self.on_status,
-            "capacity": self.on_capacity,
-            "transfer": self.on_transfer,
-            "note": self.on_note,
-        }
-        self.handlers = {
-            kind: handler if kind in UNCHECKED_FRAMES else self._checked(handler)
-            for kind, handler in handlers.items()
-        }
 
     async def refuse_reason(self) -> str:
         origin = self.ws.headers.get("origin")
@@ -82,6 +65,10 @@ class AgentConnection(Connection):
         self.gateway.agent_connections.add(self)
         self.authenticated = True
         await self.send_welcome()
+
+    def handler(self, kind: str) -> FrameHandler:
+        handler = super().handler(kind)
+        return handler if kind in UNCHECKED_FRAMES else self._checked(handler)
 
     def _checked(self, handler: FrameHandler) -> FrameHandler:
         """`handler`, run only while the session is still valid; else the frame is refused

@@ -9,6 +9,7 @@ process bus, caught up from the stream, deduplicated by stream id.
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import logging
 import time
@@ -69,7 +70,8 @@ class View:
 
 
 class Connection:
-    """What shoppers' and agents' sockets have in common. Subclasses fill `handlers`."""
+    """What shoppers' and agents' sockets have in common. A frame of type T (one of the
+    subclass's `frame_specs`) is handled by its method `on_T`."""
 
     role: ClassVar[str] = "?"
     frame_specs: ClassVar[dict[str, dict[str, tuple[type, bool]]]] = {}
@@ -82,8 +84,12 @@ class Connection:
         self.binary = False
         self.site_key = ""
         self.views: dict[str, View] = {}
-        self.handlers: dict[str, FrameHandler] = {}
-        self._queue: asyncio.Queue[bytes | None] = asyncio.Queue(gateway.settings.send_queue)
+        # Frames waiting for the socket (None: close after them), and the task writing them,
+        # which exists only while there is something to write: an idle socket has neither a
+        # task nor a queue object (docs/performance.md, idle memory).
+        self._out: collections.deque[bytes | None] = collections.deque()
+        self._writer: asyncio.Task[None] | None = None
+        self._accepted = False
         self._tokens = float(gateway.settings.rate_burst)
         self._refill_at = time.monotonic()
         self._strikes = 0.0
@@ -102,10 +108,12 @@ class Connection:
             await self.ws.accept()
             await self._close(CloseCode.TRY_AGAIN_LATER, "too many sockets from this address")
             return
+        metrics.socket_opened(self.role)
         try:
             await self._run()
         finally:
             self.gateway.release_address(address)
+            metrics.socket_closed(self.role)
 
     @property
     def address(self) -> str:
@@ -127,15 +135,17 @@ class Connection:
         chosen = next((p for p in offered if p in ours), None)  # the client's first choice
         self.binary = chosen == frames.MSGPACK_SUBPROTOCOL
         await self.ws.accept(subprotocol=chosen)
-        writer = asyncio.create_task(self._write_loop(), name=f"writer-{self.id}")
+        self._accepted = True
+        self._kick()
         self.gateway.connections.add(self)
         try:
             await self._read_loop()
         except Closing as closing:
             # Let the writer flush what is queued (the error that explains the close) first.
             self.close_soon(closing.code, closing.reason)
-            with contextlib.suppress(TimeoutError, asyncio.CancelledError):
-                await asyncio.wait_for(asyncio.shield(writer), FLUSH_TIMEOUT)
+            if self._writer is not None:
+                with contextlib.suppress(TimeoutError, asyncio.CancelledError):
+                    await asyncio.wait_for(asyncio.shield(self._writer), FLUSH_TIMEOUT)
         except WebSocketDisconnect:
             pass
         except Exception:
@@ -149,10 +159,11 @@ class Connection:
             # A flag and a bounded wait, not only the cancel: redis-py can turn a cancellation
             # inside a command into its own TimeoutError, which the event loop would survive.
             self._ended = True
-            tasks = {t for t in (self._event_task, writer) if t is not None}
+            tasks = {t for t in (self._event_task, self._writer) if t is not None}
             for task in tasks:
                 task.cancel()
-            await asyncio.wait(tasks, timeout=FLUSH_TIMEOUT)
+            if tasks:
+                await asyncio.wait(tasks, timeout=FLUSH_TIMEOUT)
             with contextlib.suppress(StorageError, OSError):
                 await self.on_closed()
 
@@ -202,7 +213,7 @@ class Connection:
                 raise ProtocolError(ErrorCode.NOT_AUTHENTICATED, "the first frame must be hello")
             if not first and frame.type == "hello":
                 raise ProtocolError(ErrorCode.INVALID_FIELD, "hello was already sent")
-            await self.handlers[frame.type](frame)
+            await self.handler(frame.type)(frame)
         except ProtocolError as exc:
             self.send(frames.error(exc.code, exc.message, exc.ref or ref, conversation))
             if first:
@@ -244,6 +255,12 @@ class Connection:
         self._tokens = min(cap, self._tokens + seconds * rate)
         self._strikes = max(0.0, self._strikes - seconds * rate)
 
+    def handler(self, kind: str) -> FrameHandler:
+        """What handles a frame of type `kind` (a type of `frame_specs`): method `on_<kind>`.
+        Looked up per frame rather than kept in a dict of bound methods per socket."""
+        handler: FrameHandler = getattr(self, f"on_{kind}")
+        return handler
+
     # --- events of the site -------------------------------------------------------------------
     def push_event(self, event: SiteEvent) -> None:
         """A routing event for this socket (from the process's SiteRouter): handled after the
@@ -274,32 +291,39 @@ class Connection:
         if self._closing is not None:
             return
         metrics.frame_out(self.role, frame)
-        try:
-            self._queue.put_nowait(frames.encode(frame, self.binary))
-        except asyncio.QueueFull:
-            log.warning("closing slow reader %s (%d frames queued)", self.id, self._queue.qsize())
+        if len(self._out) >= self.gateway.settings.send_queue:
+            log.warning("closing slow reader %s (%d frames queued)", self.id, len(self._out))
             self._closing = Closing(CloseCode.TRY_AGAIN_LATER, "slow reader")
-            self._drop_queue()
-            self._queue.put_nowait(None)
+            self._out.clear()
+            self._out.append(None)
+        else:
+            self._out.append(frames.encode(frame, self.binary))
+        self._kick()
 
-    def _drop_queue(self) -> None:
-        while not self._queue.empty():
-            self._queue.get_nowait()
+    def _kick(self) -> None:
+        """Start the writer if frames wait and none runs (it stops when the queue is empty)."""
+        if self._out and self._accepted and self._writer is None and not self._ended:
+            self._writer = asyncio.create_task(self._write_loop())
 
     async def _write_loop(self) -> None:
-        while True:
-            data = await self._queue.get()
-            if data is None:
-                closing = self._closing or Closing(CloseCode.NORMAL, "")
-                await self._close(closing.code, closing.reason)
-                return
-            try:
-                if self.binary:
-                    await self.ws.send_bytes(data)
-                else:
-                    await self.ws.send_text(data.decode())
-            except (WebSocketDisconnect, RuntimeError, OSError):
-                return
+        try:
+            while self._out:
+                data = self._out.popleft()
+                if data is None:
+                    closing = self._closing or Closing(CloseCode.NORMAL, "")
+                    await self._close(closing.code, closing.reason)
+                    self._ended = True  # nothing is written after the close
+                    return
+                try:
+                    if self.binary:
+                        await self.ws.send_bytes(data)
+                    else:
+                        await self.ws.send_text(data.decode())
+                except (WebSocketDisconnect, RuntimeError, OSError):
+                    self._ended = True
+                    return
+        finally:
+            self._writer = None
 
     async def _close(self, code: CloseCode, reason: str) -> None:
         metrics.closed(self.role, code)
@@ -311,9 +335,10 @@ class Connection:
         """Ask the writer to close after what is queued (a full queue is dropped instead)."""
         if self._closing is None:
             self._closing = Closing(code, reason)
-            if self._queue.full():
-                self._drop_queue()
-            self._queue.put_nowait(None)
+            if len(self._out) >= self.gateway.settings.send_queue:
+                self._out.clear()
+            self._out.append(None)
+            self._kick()
 
     # --- following conversations ------------------------------------------------------------
     def visible(self, entry: dict[str, Any]) -> bool:

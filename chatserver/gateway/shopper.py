@@ -33,20 +33,6 @@ class ShopperConnection(Connection):
         self.customer = ""
         self.claimed = ""  # a customer id the page claimed, verified or not (shown as a claim)
         self.mine: dict[str, Conversation] = {}
-        self.handlers = {
-            "hello": self.on_hello,
-            "ping": self.on_ping,
-            "start": self.on_start,
-            "message": self.on_message,
-            "typing": self.on_typing,
-            "read": self.on_read,
-            "resume": self.on_resume,
-            "close": self.on_close,
-            "leave_message": self.on_leave_message,
-            "rate": self.on_rate,
-            "transcript": self.on_transcript,
-            "context": self.on_context,
-        }
 
     async def refuse_reason(self) -> str:
         key = self.ws.query_params.get("site", "")

@@ -101,13 +101,12 @@ def closed(role: str, code: int) -> None:
     CLOSES.labels(role, str(code)).inc()
 
 
-@contextlib.contextmanager
-def socket_open(role: str) -> Iterator[None]:
+def socket_opened(role: str) -> None:
     SOCKETS.labels(role).inc()
-    try:
-        yield
-    finally:
-        SOCKETS.labels(role).dec()
+
+
+def socket_closed(role: str) -> None:
+    SOCKETS.labels(role).dec()
 
 
 def redis_call(op: str, seconds: float) -> None:
