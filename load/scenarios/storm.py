@@ -111,23 +111,31 @@ async def act(
     shoppers: list[Peer],
     t0: float,
 ) -> dict[str, Any]:
-    """Drop the planned shares at their times; report how long each dropped peer took."""
+    """Drop the planned shares at their times; report how long each dropped peer took.
+
+    A drop's figures are taken just before the next drop (which starts every clock again), and
+    for the last one once all are back or 30 s have passed: a peer of an earlier drop that is
+    not back by the next drop counts as not back."""
     peers = agents + shoppers
-    report = []
+    chosen: list[list[Peer]] = []
+    delays: list[list[float]] = []
     for at, share in drops:
         await asyncio.sleep(max(0.0, t0 + at - time.monotonic()))
-        chosen = world.rng.sample(peers, round(share * len(peers)))
-        for peer in chosen:
+        if chosen:
+            delays.append(_delays(chosen[-1]))
+        chosen.append(world.rng.sample(peers, round(share * len(peers))))
+        for peer in chosen[-1]:
             peer.back_delays.clear()
             peer.drop()
-        report.append(chosen)
-    await _until_back([p for chosen in report for p in chosen], timeout=30.0)
-    return {
-        "drops": [
-            {"dropped": len(chosen), "delays": [p.back_delays[0] for p in chosen if p.back_delays]}
-            for chosen in report
-        ]
-    }
+    await _until_back(chosen[-1], timeout=30.0)
+    delays.append(_delays(chosen[-1]))
+    pairs = zip(chosen, delays, strict=True)
+    return {"drops": [{"dropped": len(gone), "delays": back} for gone, back in pairs]}
+
+
+def _delays(peers: list[Peer]) -> list[float]:
+    """Seconds each peer took to come back from its latest drop (peers not back: left out)."""
+    return [p.back_delays[0] for p in peers if p.back_delays]
 
 
 async def _until_back(peers: list[Peer], timeout: float) -> None:
