@@ -9,6 +9,7 @@ MAX_AGE (a safety net, not the mechanism).
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -61,30 +62,55 @@ class ConversationCache:
 
 class AvailabilityCache:
     """Which departments of a site have an agent online, as every shopper's `welcome` says:
-    computed from all the site's agents, so kept a second per site (a reconnect storm of
-    10,000 shoppers costs a few computations, not 10,000), and dropped when an agent's status
-    or capacity changes."""
+    computed from all the site's agents, so kept a second per site, dropped when an agent's
+    status or capacity changes, and computed by one caller at a time: the hellos that arrive
+    while it is being computed wait for that result (a burst of 600 hellos a second used to
+    start a computation each, five whole-site hashes read and parsed per hello)."""
 
     def __init__(self, bus: Bus) -> None:
         self._bus = bus
         self._entries: dict[str, tuple[dict[str, bool], float]] = {}
-        self._sites: set[str] = set()
+        self._computing: dict[str, asyncio.Future[dict[str, bool]]] = {}
+        self._changes: dict[str, int] = {}  # site -> events seen: a result computed across one
+        self._sites: set[str] = set()  # of them is returned but not kept
         bus.on_state(lambda up: self._entries.clear())
 
     async def get(
         self, site: str, compute: Callable[[], Awaitable[dict[str, bool]]]
     ) -> dict[str, bool]:
-        hit = self._entries.get(site)
-        if hit is not None and hit[1] > time.monotonic():
-            return hit[0]
         if site not in self._sites:
             self._sites.add(site)
             await self._bus.subscribe(keys.site_channel(site), self._on_site_event)
-        value = await compute()
-        if self._bus.up:
+        hit = self._entries.get(site)
+        if hit is not None and hit[1] > time.monotonic():
+            return hit[0]
+        pending = self._computing.get(site)
+        if pending is None:
+            pending = asyncio.ensure_future(self._compute(site, compute))
+            pending.add_done_callback(_retrieved)  # every waiter may have gone meanwhile
+            self._computing[site] = pending
+        # shield: one waiter's cancellation (its socket closed) does not cancel the others'.
+        return await asyncio.shield(pending)
+
+    async def _compute(
+        self, site: str, compute: Callable[[], Awaitable[dict[str, bool]]]
+    ) -> dict[str, bool]:
+        changes = self._changes.get(site, 0)
+        try:
+            value = await compute()
+        finally:
+            self._computing.pop(site, None)
+        if self._bus.up and self._changes.get(site, 0) == changes:
             self._entries[site] = (value, time.monotonic() + AVAILABILITY_SECONDS)
         return value
 
     def _on_site_event(self, channel: str, payload: dict[str, Any]) -> None:
         if site_events.parse(payload).kind in (site_events.Kind.AGENT, site_events.Kind.REQUEUED):
-            self._entries.pop(keys.site_of_channel(channel), None)
+            site = keys.site_of_channel(channel)
+            self._entries.pop(site, None)
+            self._changes[site] = self._changes.get(site, 0) + 1
+
+
+def _retrieved(future: asyncio.Future[Any]) -> None:
+    if not future.cancelled():
+        future.exception()
