@@ -91,12 +91,12 @@ class QueueWatch:
             while True:
                 self._dirty.discard(target)
                 await self._push_positions(target)
+                # Changes that come meanwhile (a burst of arrivals or assignments) are folded
+                # into one more recomputation after the period: a shopper hears at most a few
+                # positions a second and a burst costs O(queued) per period, not per change.
+                await asyncio.sleep(COALESCE_SECONDS)
                 if target not in self._dirty:
                     return
-                # Changes keep coming (a burst of arrivals or assignments): fold them into one
-                # recomputation per period, so a shopper hears at most a few positions a second
-                # and a burst costs O(queued) per period, not per change.
-                await asyncio.sleep(COALESCE_SECONDS)
         except StorageError as exc:
             log.warning("queue positions not updated: %s", exc)
         finally:
