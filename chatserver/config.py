@@ -46,7 +46,7 @@ OPTIONS: tuple[Option, ...] = (
            "redis+cluster://HOST:PORT[,HOST:PORT]; Sentinel: redis+sentinel://HOST:PORT[,...]/"
            "MASTER; docs/scaling.md). Empty: start the embedded redis-server in --data-dir."),
     Option("redis_connections", int, 64, "Redis connections per process (callers wait for a "
-           "free one)."),
+           "free one); also the frames a process handles at once (others wait their turn)."),
     Option("redis_replicas_ack", int, 0, "Replicas that must confirm a message, note or "
            "assignment (Redis WAIT) before it is acked. 0: acked once the master has it."),
     Option("redis_replicas_timeout_ms", int, 1000, "How long a write waits for those "

@@ -198,7 +198,7 @@ class Connection:
             return
         started = time.monotonic()
         try:
-            await self._handle_frame(raw, first)
+            await self._handle_frame(raw, first)  # a wait for admission is credited too
         finally:
             self._credit(time.monotonic() - started)
 
@@ -213,7 +213,11 @@ class Connection:
                 raise ProtocolError(ErrorCode.NOT_AUTHENTICATED, "the first frame must be hello")
             if not first and frame.type == "hello":
                 raise ProtocolError(ErrorCode.INVALID_FIELD, "hello was already sent")
-            await self.handler(frame.type)(frame)
+            if frame.type == "ping":  # costs nothing: answered even while frames wait
+                await self.on_ping(frame)
+            else:
+                async with self.gateway.admission:
+                    await self.handler(frame.type)(frame)
         except ProtocolError as exc:
             self.send(frames.error(exc.code, exc.message, exc.ref or ref, conversation))
             if first:

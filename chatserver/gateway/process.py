@@ -49,6 +49,10 @@ class Gateway:
         self.secret = b""
         # argon2 costs 64 MiB and ~0.1 s of CPU per check: a few at a time, whatever comes in.
         self.password_slots = asyncio.Semaphore(settings.password_checks)
+        # Frames handled at once, process-wide: the rest wait their turn in order (their
+        # sockets' readers paused) instead of queueing for a Redis connection until the pool
+        # gives up and the client is told `unavailable` (a 3,000-shopper burst: hundreds).
+        self.admission = asyncio.Semaphore(settings.redis_connections)
         self.draining = False
         self._sockets_by_address: Counter[str] = Counter()
         self._tasks: set[asyncio.Task[Any]] = set()
