@@ -42,6 +42,10 @@ _REFUSALS = {
     "full": (ErrorCode.CONVERSATION_FULL, "this conversation holds its most messages"),
 }
 FLUSH_TIMEOUT = 2.0
+# Frames that never wait for admission (Gateway.admission): a ping costs nothing (and a client's
+# pong deadline must hold under load); a resume spends its time waiting for its subscription
+# and catch-up reads, and holding a turn through that made a reconnect storm come back slower.
+UNQUEUED = frozenset({"ping", "resume"})
 FrameHandler = Callable[[Frame], Awaitable[None]]
 
 
@@ -213,8 +217,8 @@ class Connection:
                 raise ProtocolError(ErrorCode.NOT_AUTHENTICATED, "the first frame must be hello")
             if not first and frame.type == "hello":
                 raise ProtocolError(ErrorCode.INVALID_FIELD, "hello was already sent")
-            if frame.type == "ping":  # costs nothing: answered even while frames wait
-                await self.on_ping(frame)
+            if frame.type in UNQUEUED:
+                await self.handler(frame.type)(frame)
             else:
                 async with self.gateway.admission:
                     await self.handler(frame.type)(frame)
