@@ -217,11 +217,9 @@ class Connection:
                 raise ProtocolError(ErrorCode.NOT_AUTHENTICATED, "the first frame must be hello")
             if not first and frame.type == "hello":
                 raise ProtocolError(ErrorCode.INVALID_FIELD, "hello was already sent")
-            if frame.type in UNQUEUED:
+            turn = contextlib.nullcontext() if frame.type in UNQUEUED else self.gateway.admission
+            async with turn:
                 await self.handler(frame.type)(frame)
-            else:
-                async with self.gateway.admission:
-                    await self.handler(frame.type)(frame)
         except ProtocolError as exc:
             self.send(frames.error(exc.code, exc.message, exc.ref or ref, conversation))
             if first:
