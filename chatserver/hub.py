@@ -1,8 +1,10 @@
 """The hub: what happens when a shopper starts a chat, an agent closes one, a sweep runs...
 
 Each operation is a short sequence of store calls (each atomic in Redis) plus the transcript
-events both sides see. The gateway (sockets) and the web layer (REST) both call in here; the
-hub keeps no state of its own beyond its Redis client, so any process can do anything.
+events both sides see. The gateway (sockets) and the web layer (REST) both call in here: the
+hub is their one door to storage (the gateway uses nothing else; the REST layer also uses the
+feature stores the hub holds, such as the index and the outbox). It keeps no state of its own
+beyond its Redis client and small caches, so any process can do anything.
 """
 
 from __future__ import annotations
@@ -18,23 +20,26 @@ from typing import Any
 
 from chatserver.config import Settings
 from chatserver.core import mail
+from chatserver.core.attachments import Attachment
 from chatserver.core.frames import stream_id_key
 from chatserver.core.model import Agent, AgentStatus, Conversation, ConversationState, Site
 from chatserver.mail import notices, to_record
 from chatserver.reports import metrics
-from chatserver.store import sites
-from chatserver.store.agents import Agents
-from chatserver.store.articles import Articles
-from chatserver.store.attachments import AttachmentIndex
+from chatserver.store import conversation_info, limits, sessions, sites
+from chatserver.store.agents import Agents, AgentState
+from chatserver.store.articles import Articles, count_request
+from chatserver.store.attachments import AttachmentIndex, count_upload
 from chatserver.store.clients import Redis
 from chatserver.store.conversation_index import ConversationIndex
-from chatserver.store.conversations import Assignment, Conversations
+from chatserver.store.conversations import Assignment, Conversations, QueueSnapshot
 from chatserver.store.customers import Customers
-from chatserver.store.outbox import Outbox
+from chatserver.store.orders import Orders
+from chatserver.store.outbox import DemoMailbox, Outbox
+from chatserver.store.replies import QuickReplies
 from chatserver.store.rollups import Counting, Rollups
 from chatserver.store.scripts import Scripts
 from chatserver.store.throttle import LoginThrottle
-from chatserver.store.transcripts import Limits, Rate, Transcripts
+from chatserver.store.transcripts import Entry, Limits, Rate, Transcripts
 
 NAME_CACHE_SECONDS = 60.0
 MAX_TRANSCRIPT_MAILS = 3  # per conversation
@@ -95,6 +100,9 @@ class Hub:
         self.index = ConversationIndex(redis)  # search, tags, the reply-time figure
         self.articles = Articles(redis)  # the knowledge base
         self.logins = LoginThrottle(redis, scripts)
+        self.orders = Orders(redis)  # pushed by the store's backend (docs/api.md)
+        self.quick_replies = QuickReplies(redis)
+        self.mailbox = DemoMailbox(redis)  # the demo's mail sink
         # Without an SMTP server nothing is queued: no mail is promised that nothing would send.
         self.outbox = Outbox(redis, scripts, _consumer_name()) if settings.smtp_url else None
         self._names: dict[str, tuple[str, float]] = {}
@@ -139,8 +147,7 @@ class Hub:
         if await self.conversations.create(conv):
             metrics.STARTED.inc()
         await self.conversations.forget_old(site.key, visitor, conv.created_ms, self._keep_ms)
-        if customer:  # a verified customer's history, whatever becomes of this chat
-            await self.customers.link_conversation(site.key, customer, conv.id, conv.created_ms)
+        await self.link_customer(conv)  # their history, whatever becomes of this chat
         await self.event(conv.id, "created", department=department)
         await self.serve(site.key, department)
         return await self.conversations.get(site.key, conv.id) or conv
@@ -194,6 +201,185 @@ class Hub:
         entry = {"kind": "event", "event": name, **fields}
         entry_id, _ = await self.transcripts.append(conversation_id, entry)
         return entry_id
+
+    # --- conversations and transcripts, as the sockets and the REST layer see them --------
+    async def conversation(self, site: str, conversation_id: str) -> Conversation | None:
+        return await self.conversations.get(site, conversation_id)
+
+    async def recent(self, site: str, visitor: str, limit: int = 5) -> list[Conversation]:
+        """A visitor's newest conversations, newest first."""
+        return await self.conversations.of_visitor(site, visitor, limit=limit)
+
+    async def queue(self, site: str, department: str) -> QueueSnapshot:
+        """A department's queue and its agents' free places, as one snapshot."""
+        return await self.conversations.snapshot(site, department)
+
+    async def shopper_here(self, conv: Conversation) -> None:
+        """The shopper of a queued conversation is connected: it keeps its place."""
+        await self.conversations.mark_back(conv.site, conv.id)
+
+    async def link_customer(self, conv: Conversation) -> None:
+        """A verified customer's conversation joins their history (idempotent; nothing for an
+        anonymous one)."""
+        if conv.customer:
+            await self.customers.link_conversation(
+                conv.site, conv.customer, conv.id, conv.created_ms
+            )
+
+    async def article_titles(self, site: str, article_ids: list[str]) -> list[dict[str, str]]:
+        """[{id, title}] of the knowledge-base articles of `article_ids` that exist."""
+        return await self.articles.titles(site, article_ids)
+
+    async def attachment(self, conversation_id: str, attachment_id: str) -> Attachment | None:
+        return await self.attachments.get(conversation_id, attachment_id)
+
+    async def set_details(self, conv: Conversation, details: dict[str, str]) -> None:
+        """Shopper-given details kept on the conversation (contact, page, cart, articles)."""
+        await self.conversations.set_fields(
+            conv.site, conv.id, **{f"x:{k}": v for k, v in details.items()}
+        )
+
+    async def set_contact(
+        self, conv: Conversation, contact: dict[str, str], keep: bool = True
+    ) -> None:
+        """The shopper's name and email (and whether they left a message): kept (unless the
+        conversation was created with them) and told to its followers."""
+        if keep:
+            await self.set_details(conv, contact)
+        shown = {k: contact[k] for k in ("name", "email") if k in contact}
+        left = bool(contact.get("left_message"))
+        await self.event(conv.id, "contact", contact=shown, left_message=left)
+
+    async def rate(self, conv: Conversation, rating: str, comment: str) -> bool:
+        """The shopper's rating of an ended conversation; False if it was rated already."""
+        now = self.now_ms()
+        if not await self.conversations.rate_once(conv.site, conv.id, rating, comment, now):
+            return False
+        await self.event(conv.id, "rated", rating=rating, comment=comment)
+        return True
+
+    async def request_transcript(self, conv: Conversation, email: str) -> bool:
+        """Record a request to mail the transcript to `email` and queue the mail; False when
+        the conversation's transcripts were mailed as often as they may be."""
+        await self.conversations.set_fields(
+            conv.site, conv.id, transcript_email=email, transcript_requested_ms=self.now_ms()
+        )
+        request = await self.event(conv.id, "transcript_requested", email=email)
+        return await self.mail_transcript(conv, email, request)
+
+    async def mark_read(self, conv: Conversation, role: str, up_to: str) -> None:
+        await self.conversations.set_fields(conv.site, conv.id, **{f"read_{role}": up_to})
+
+    async def publish(self, conversation_id: str, event: dict[str, Any]) -> None:
+        """Tell the conversation's followers something that is not kept (typing, read...)."""
+        await self.transcripts.publish(conversation_id, event)
+
+    async def entries(
+        self, conversation_id: str, after: str = "0-0", count: int = 1000
+    ) -> list[Entry]:
+        """The transcript's entries after `after`, oldest first, at most `count`."""
+        return await self.transcripts.read(conversation_id, after, count)
+
+    async def details(self, site: str, conversation_id: str) -> dict[str, str | None]:
+        """The conversation's rating, read markers and other fields the REST views show."""
+        return await conversation_info.details(self.redis, site, conversation_id)
+
+    async def queued(self, site: str, department: str) -> list[str]:
+        """The ids queued in `department`, head first."""
+        return await self.conversations.queue(site, department)
+
+    async def inbox(self, site: str, department: str, limit: int) -> list[tuple[str, int]]:
+        """The department's left messages, oldest first: (conversation id, ms left)."""
+        return await self.conversations.inbox(site, department, limit)
+
+    async def count_upload(self, site: str, visitor: str) -> bool:
+        """Count an upload of a visitor; False once over the hourly limit."""
+        per_hour = self.settings.uploads_per_visitor
+        return await count_upload(self.redis, site, visitor, self.now_ms(), per_hour)
+
+    async def count_kb_request(self, address: str) -> bool:
+        """Count a public knowledge-base request; False once over the per-minute limit."""
+        per_minute = self.settings.kb_requests_per_minute
+        return await count_request(self.redis, address, self.now_ms(), per_minute)
+
+    async def has_entry(self, conversation_id: str, entry_id: str) -> bool:
+        return await self.transcripts.has(conversation_id, entry_id)
+
+    async def lost_tail(self, conversation_id: str, entry_id: str) -> bool:
+        """Whether `entry_id` lies past the transcript's end: Redis lost entries a client saw."""
+        return await self.transcripts.lost_tail(conversation_id, entry_id)
+
+    async def new_epoch(self, site: str, conversation_id: str, seen: int) -> int:
+        """The epoch after `seen` (one bump however many sockets ask for it)."""
+        return await self.conversations.bump_epoch_from(site, conversation_id, seen)
+
+    async def count_start(self, site: str, visitor: str, address: str) -> str:
+        """Count a new conversation against the visitor's and the address's hourly limits:
+        '' if within both, else which one is over ('visitor' or 'address')."""
+        return await limits.count_start(
+            self.redis, site, visitor, address, self.now_ms(),
+            self.settings.conversations_per_visitor, self.settings.conversations_per_address,
+        )  # fmt: skip
+
+    # --- agents, sessions, sites ----------------------------------------------------------
+    async def agent(self, login: str) -> Agent | None:
+        return await self.agents.get(login)
+
+    async def site_agents(self, site: str) -> list[Agent]:
+        return await self.agents.of_site(site)
+
+    async def save_agent(self, agent: Agent, password: str | None = None) -> Agent:
+        """Create or update an agent (a new one needs a password); see Agents.save."""
+        return await self.agents.save(agent, password)
+
+    async def remove_agent(self, login: str) -> bool:
+        return await self.agents.remove(login)
+
+    async def verify_password(self, login: str, password: str) -> Agent | None:
+        return await self.agents.verify_password(login, password)
+
+    async def save_site(self, site: Site) -> None:
+        await sites.save_site(self.redis, site)
+
+    async def agent_state(self, agent: Agent) -> AgentState:
+        return await self.agents.state(agent)
+
+    async def agent_chats(self, site: str, login: str) -> list[str]:
+        return await self.agents.chats(site, login)
+
+    async def session_agent(self, token: str) -> tuple[sessions.Session, Agent] | None:
+        return await sessions.session_agent(self.redis, token)
+
+    async def create_session(self, agent: Agent) -> tuple[str, int]:
+        """A new session of `agent`: (token, seconds it lasts)."""
+        ttl = int(self.settings.session_hours * 3600)
+        return await sessions.create_session(self.redis, agent.login, ttl, agent.version), ttl
+
+    async def end_session(self, token: str) -> None:
+        await sessions.end_session(self.redis, token)
+
+    async def sessions_valid(self, checks: list[tuple[sessions.Session, str]]) -> list[bool]:
+        """For each (session, site): whether the session still exists for that account."""
+        return await sessions.still_valid(self.redis, checks)
+
+    async def agents_here(self, site: str, pairs: list[tuple[str, str]]) -> None:
+        """These (login, connection) pairs are live: their presence is renewed."""
+        now = self.now_ms()
+        await self.agents.touch(site, pairs, now, now + self.presence_ttl_ms)
+
+    async def ping(self) -> None:
+        """Whether storage answers (StorageError or OSError if not)."""
+        await self.redis.ping()
+
+    async def probe(self, channel: str, payload: bytes) -> None:
+        """Publish `payload` on a bus channel of its own (the sampler times the bus with it)."""
+        await self.redis.publish(channel, payload)
+
+    async def shared_secret(self) -> bytes:
+        return await sites.shared_secret(self.redis, self.settings.secret)
+
+    async def all_sites(self) -> list[Site]:
+        return await sites.list_sites(self.redis)
 
     # --- routing --------------------------------------------------------------------------
     async def serve(self, site: str, department: str) -> list[Assignment]:

@@ -31,7 +31,7 @@ from chatserver.core.attachments import (
     sniff,
 )
 from chatserver.hub import Hub
-from chatserver.store.attachments import AttachmentIndex, Full, count_upload
+from chatserver.store.attachments import AttachmentIndex, Full
 from chatserver.store.clients import StorageError
 
 log = logging.getLogger(__name__)
@@ -118,9 +118,7 @@ class Files:
     ) -> tuple[Attachment, bool]:
         """Store an upload once; returns (attachment, new). Raises Refusal."""
         now = self.hub.now_ms()
-        if who.visitor and not await count_upload(
-            self.hub.redis, who.site, who.visitor, now, self.settings.uploads_per_visitor
-        ):
+        if who.visitor and not await self.hub.count_upload(who.site, who.visitor):
             raise Refusal(429, "rate_limited", "too many uploads this hour: try again later")
         head = await anyio.to_thread.run_sync(_head, source)
         content_type = sniff(head)

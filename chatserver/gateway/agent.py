@@ -9,7 +9,7 @@ A socket whose session ended is closed with 4001 `session revoked`.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 from chatserver.core import frames, outgoing
 from chatserver.core.frames import CloseCode, ErrorCode, Frame, ProtocolError
@@ -24,7 +24,11 @@ from chatserver.core.model import (
 from chatserver.core.site_events import ENDED, Kind, SiteEvent
 from chatserver.gateway.connection import Closing, Connection, FrameHandler
 from chatserver.store import sessions
-from chatserver.store.customers import Customers
+
+if TYPE_CHECKING:
+    from starlette.websockets import WebSocket
+
+    from chatserver.gateway.services import Services
 
 # The console's pages keep the session token in this HttpOnly cookie (chatserver.web.console).
 SESSION_COOKIE = "chat_session"
@@ -36,15 +40,14 @@ class AgentConnection(Connection):
     role = "agent"
     frame_specs = frames.AGENT_FRAMES
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
+    def __init__(self, services: Services, ws: WebSocket) -> None:
+        super().__init__(services, ws)
         self.agent: Agent | None = None
         self.session: sessions.Session | None = None
-        self.customers = Customers(self.hub.redis)
 
     async def refuse_reason(self) -> str:
         origin = self.ws.headers.get("origin")
-        if origin and not self.gateway.console_origin_allowed(origin, self.ws.headers):
+        if origin and not self.services.console_origin_allowed(origin, self.ws.headers):
             return "origin not allowed"
         return ""
 
@@ -52,17 +55,17 @@ class AgentConnection(Connection):
         # The console's pages keep the session in an HttpOnly cookie: a hello without a token
         # uses the cookie of the handshake (the origin check above rules out other sites).
         token = frame.get("token") or self.ws.cookies.get(SESSION_COOKIE, "")
-        found = await sessions.session_agent(self.hub.redis, token)
+        found = await self.hub.session_agent(token)
         if found is None:
             raise ProtocolError(ErrorCode.BAD_TOKEN, "session token is invalid or expired")
         self.session, agent = found
         self.agent, self.site_key = agent, agent.site
-        await self.gateway.sites.join(self, agent.site, agent.login)
+        await self.services.sites.join(self, agent.site, agent.login)
         # Checked again once subscribed: a revocation in between sent its event too early.
         if not await self.session_valid():
             raise ProtocolError(ErrorCode.BAD_TOKEN, "session token is invalid or expired")
         await self.hub.connected(agent, self.id)
-        self.gateway.agent_connections.add(self)
+        self.services.agent_connections.add(self)
         self.authenticated = True
         await self.send_welcome()
 
@@ -90,7 +93,7 @@ class AgentConnection(Connection):
         if identity is None:
             return False
         agent, session = identity
-        return (await sessions.still_valid(self.hub.redis, [(session, agent.site)]))[0]
+        return (await self.hub.sessions_valid([(session, agent.site)]))[0]
 
     def identity(self) -> tuple[Agent, sessions.Session] | None:
         """Who this socket is for and by which session (None before a good hello)."""
@@ -108,13 +111,13 @@ class AgentConnection(Connection):
 
     async def send_welcome(self) -> None:
         assert self.agent is not None
-        state = await self.hub.agents.state(self.agent)
-        chats = [await self.hub.conversations.get(self.agent.site, c) for c in state.chats]
+        state = await self.hub.agent_state(self.agent)
+        chats = [await self.hub.conversation(self.agent.site, c) for c in state.chats]
         live = state.agent
         profile = {"id": live.login, "name": live.name, "role": live.role.value,
                    "departments": list(live.departments), "capacity": live.capacity,
                    "max_capacity": live.max_capacity, "status": state.status.value}  # fmt: skip
-        summaries = [await self.gateway.summary(c, self.role) for c in chats if c]
+        summaries = [await self.services.summary(c, self.role) for c in chats if c]
         self.send(outgoing.agent_welcome(profile, summaries))
 
     async def on_close(self, frame: Frame) -> None:
@@ -141,7 +144,7 @@ class AgentConnection(Connection):
     async def on_capacity(self, frame: Frame) -> None:
         assert self.agent is not None
         # Re-read: a supervisor may have changed the agent's limit since hello.
-        self.agent = await self.hub.agents.get(self.agent.login) or self.agent
+        self.agent = await self.hub.agent(self.agent.login) or self.agent
         try:
             await self.hub.set_capacity(self.agent, frame["capacity"])
         except ValidationError as exc:
@@ -159,7 +162,7 @@ class AgentConnection(Connection):
         site = await self.hub.site(self.agent.site)
         if to_dept and (site is None or to_dept not in site.departments):
             raise ProtocolError(ErrorCode.NOT_FOUND, f"no department {to_dept[:40]!r}")
-        target = await self.hub.agents.get(to_agent) if to_agent else None
+        target = await self.hub.agent(to_agent) if to_agent else None
         if to_agent and (target is None or target.site != self.agent.site):
             raise ProtocolError(ErrorCode.NOT_FOUND, f"no agent {to_agent[:40]!r}")
         status = await self.hub.transfer(
@@ -180,12 +183,12 @@ class AgentConnection(Connection):
 
     async def _send_agent_state(self) -> None:
         assert self.agent is not None
-        state = await self.hub.agents.state(self.agent)
+        state = await self.hub.agent_state(self.agent)
         self.send(outgoing.agent_state(state.status.value, state.load, state.agent.capacity))
 
     async def conversation_for(self, conversation_id: str) -> Conversation:
         assert self.agent is not None
-        conv = await self.gateway.conversations.get(self.agent.site, conversation_id)
+        conv = await self.services.conversations.get(self.agent.site, conversation_id)
         if conv is None:
             raise ProtocolError(ErrorCode.NOT_FOUND, "no such conversation")
         supervisor = self.agent.role in (Role.SUPERVISOR, Role.ADMIN)
@@ -216,7 +219,7 @@ class AgentConnection(Connection):
     async def resync(self) -> None:
         """After a bus outage: start on chats assigned meanwhile, update the others."""
         assert self.agent is not None
-        chats = set(await self.hub.agents.chats(self.agent.site, self.agent.login))
+        chats = set(await self.hub.agent_chats(self.agent.site, self.agent.login))
         for conversation_id in chats - set(self.views):
             await self._take(conversation_id)
         for conversation_id in set(self.views) - chats:
@@ -227,10 +230,7 @@ class AgentConnection(Connection):
         conv = await self._update(conversation_id)
         if conv is None:
             return
-        if conv.customer:  # the customer's history, for the next agent
-            await self.customers.link_conversation(
-                conv.site, conv.customer, conv.id, conv.created_ms
-            )
+        await self.hub.link_customer(conv)  # the customer's history, for the next agent
         await self.watch(conversation_id, "0-0", conv.epoch)
 
     async def _let_go(self, conversation_id: str) -> None:
@@ -239,12 +239,12 @@ class AgentConnection(Connection):
 
     async def _update(self, conversation_id: str) -> Conversation | None:
         assert self.agent is not None
-        conv = await self.hub.conversations.get(self.agent.site, conversation_id)
+        conv = await self.hub.conversation(self.agent.site, conversation_id)
         if conv is not None:
-            self.send(await self.gateway.summary(conv, self.role))
+            self.send(await self.services.summary(conv, self.role))
         return conv
 
     async def on_closed(self) -> None:
-        self.gateway.agent_connections.discard(self)
+        self.services.agent_connections.discard(self)
         if self.agent is not None:
             await self.hub.disconnected(self.agent, self.id)

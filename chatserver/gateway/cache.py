@@ -18,16 +18,19 @@ from chatserver.core import site_events
 from chatserver.core.model import Conversation
 from chatserver.store import keys
 from chatserver.store.bus import Bus
-from chatserver.store.conversations import Conversations
 
 MAX_AGE = 30.0
 MAX_ENTRIES = 50_000
 AVAILABILITY_SECONDS = 1.0
 
 
+# Reads a conversation from storage (Hub.conversation).
+ReadConversation = Callable[[str, str], Awaitable[Conversation | None]]
+
+
 class ConversationCache:
-    def __init__(self, conversations: Conversations, bus: Bus) -> None:
-        self._conversations = conversations
+    def __init__(self, read: ReadConversation, bus: Bus) -> None:
+        self._read = read
         self._bus = bus
         self._entries: dict[str, tuple[Conversation, float]] = {}
         self._sites: set[str] = set()
@@ -40,7 +43,7 @@ class ConversationCache:
             return hit[0]
         if site not in self._sites:
             await self._follow(site)
-        conv = await self._conversations.get(site, conversation_id)
+        conv = await self._read(site, conversation_id)
         if conv is not None and self._bus.up:
             if len(self._entries) >= MAX_ENTRIES:
                 self._entries.clear()

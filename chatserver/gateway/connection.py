@@ -29,7 +29,7 @@ from chatserver.store.clients import StorageError
 from chatserver.store.transcripts import Refused
 
 if TYPE_CHECKING:
-    from chatserver.gateway.process import Gateway
+    from chatserver.gateway.services import Services
 
 log = logging.getLogger(__name__)
 
@@ -80,9 +80,9 @@ class Connection:
     role: ClassVar[str] = "?"
     frame_specs: ClassVar[dict[str, dict[str, tuple[type, bool]]]] = {}
 
-    def __init__(self, gateway: Gateway, ws: WebSocket) -> None:
-        self.gateway = gateway
-        self.hub = gateway.hub
+    def __init__(self, services: Services, ws: WebSocket) -> None:
+        self.services = services
+        self.hub = services.hub
         self.ws = ws
         self.id = uuid.uuid4().hex[:16]
         self.binary = False
@@ -94,7 +94,7 @@ class Connection:
         self._out: collections.deque[bytes | None] = collections.deque()
         self._writer: asyncio.Task[None] | None = None
         self._accepted = False
-        self._tokens = float(gateway.settings.rate_burst)
+        self._tokens = float(services.settings.rate_burst)
         self._refill_at = time.monotonic()
         self._strikes = 0.0
         self._closing: Closing | None = None
@@ -108,7 +108,7 @@ class Connection:
     async def run(self) -> None:
         """Serve the socket until it closes. Never raises."""
         address = self.address
-        if not self.gateway.admit_address(address):  # before any work is done for it
+        if not self.services.admit_address(address):  # before any work is done for it
             await self.ws.accept()
             await self._close(CloseCode.TRY_AGAIN_LATER, "too many sockets from this address")
             return
@@ -116,7 +116,7 @@ class Connection:
         try:
             await self._run()
         finally:
-            self.gateway.release_address(address)
+            self.services.release_address(address)
             metrics.socket_closed(self.role)
 
     @property
@@ -141,7 +141,7 @@ class Connection:
         await self.ws.accept(subprotocol=chosen)
         self._accepted = True
         self._kick()
-        self.gateway.connections.add(self)
+        self.services.connections.add(self)
         try:
             await self._read_loop()
         except Closing as closing:
@@ -156,10 +156,10 @@ class Connection:
             log.exception("connection %s failed", self.id)
             await self._close(CloseCode.INTERNAL_ERROR, "internal error")
         finally:
-            self.gateway.connections.discard(self)
+            self.services.connections.discard(self)
             for view in list(self.views.values()):
                 self.unwatch(view.conversation_id)
-            self.gateway.sites.leave(self, self.site_key)
+            self.services.sites.leave(self, self.site_key)
             # A flag and a bounded wait, not only the cancel: redis-py can turn a cancellation
             # inside a command into its own TimeoutError, which the event loop would survive.
             self._ended = True
@@ -217,7 +217,7 @@ class Connection:
                 raise ProtocolError(ErrorCode.NOT_AUTHENTICATED, "the first frame must be hello")
             if not first and frame.type == "hello":
                 raise ProtocolError(ErrorCode.INVALID_FIELD, "hello was already sent")
-            turn = contextlib.nullcontext() if frame.type in UNQUEUED else self.gateway.admission
+            turn = contextlib.nullcontext() if frame.type in UNQUEUED else self.services.admission
             async with turn:
                 await self.handler(frame.type)(frame)
         except ProtocolError as exc:
@@ -236,7 +236,7 @@ class Connection:
                 raise Closing(CloseCode.TRY_AGAIN_LATER, "storage unavailable") from None
 
     def _take_token(self) -> bool:
-        settings = self.gateway.settings
+        settings = self.services.settings
         now = time.monotonic()
         elapsed = now - self._refill_at
         refilled = min(settings.rate_burst, self._tokens + elapsed * settings.rate_per_second)
@@ -256,8 +256,8 @@ class Connection:
     def _credit(self, seconds: float) -> None:
         """The server kept the client waiting `seconds` on one frame: what it sent meanwhile
         (at up to its rate) is not a flood when the server reads it all at once afterwards."""
-        rate = self.gateway.settings.rate_per_second
-        cap = self.gateway.settings.rate_burst + MAX_CREDIT_SECONDS * rate
+        rate = self.services.settings.rate_per_second
+        cap = self.services.settings.rate_burst + MAX_CREDIT_SECONDS * rate
         self._tokens = min(cap, self._tokens + seconds * rate)
         self._strikes = max(0.0, self._strikes - seconds * rate)
 
@@ -297,7 +297,7 @@ class Connection:
         if self._closing is not None:
             return
         metrics.frame_out(self.role, frame)
-        if len(self._out) >= self.gateway.settings.send_queue:
+        if len(self._out) >= self.services.settings.send_queue:
             log.warning("closing slow reader %s (%d frames queued)", self.id, len(self._out))
             self._closing = Closing(CloseCode.TRY_AGAIN_LATER, "slow reader")
             self._out.clear()
@@ -341,7 +341,7 @@ class Connection:
         """Ask the writer to close after what is queued (a full queue is dropped instead)."""
         if self._closing is None:
             self._closing = Closing(code, reason)
-            if len(self._out) >= self.gateway.settings.send_queue:
+            if len(self._out) >= self.services.settings.send_queue:
                 self._out.clear()
             self._out.append(None)
             self._kick()
@@ -362,8 +362,8 @@ class Connection:
         if view is None:
             view = View(conversation_id, after, epoch)
             self.views[conversation_id] = view
-            self.gateway.sites.follow(self, conversation_id)
-            await self.gateway.bus.subscribe(
+            self.services.sites.follow(self, conversation_id)
+            await self.services.bus.subscribe(
                 keys.conversation_channel(conversation_id), self.on_conversation_event
             )
             await self.catch_up(view)
@@ -384,11 +384,11 @@ class Connection:
             if (
                 after_outage
                 and view.last_id != "0-0"
-                and await self.hub.transcripts.lost_tail(view.conversation_id, view.last_id)
+                and await self.hub.lost_tail(view.conversation_id, view.last_id)
             ):
                 await self._lost_tail(view)
             while True:
-                entries = await self.hub.transcripts.read(view.conversation_id, view.last_id)
+                entries = await self.hub.entries(view.conversation_id, view.last_id)
                 for entry in entries:
                     self._deliver(view, entry.id, entry.data)
                 if len(entries) < 1000:
@@ -404,15 +404,15 @@ class Connection:
         """Entries this socket was sent are gone (Redis restarted without them): a new epoch,
         `reset`, and the whole transcript again, as a resuming client gets (section 9.3)."""
         conv_id = view.conversation_id
-        epoch = await self.hub.conversations.bump_epoch_from(self.site_key, conv_id, view.epoch)
+        epoch = await self.hub.new_epoch(self.site_key, conv_id, view.epoch)
         self.send(outgoing.reset(conv_id, epoch, "history_lost"))
         view.last_id, view.epoch = "0-0", epoch
 
     def unwatch(self, conversation_id: str) -> None:
         if self.views.pop(conversation_id, None) is not None:
             if not self.knows(conversation_id):
-                self.gateway.sites.unfollow(self, conversation_id)
-            self.gateway.bus.unsubscribe(
+                self.services.sites.unfollow(self, conversation_id)
+            self.services.bus.unsubscribe(
                 keys.conversation_channel(conversation_id), self.on_conversation_event
             )
 
@@ -444,7 +444,7 @@ class Connection:
         view.last_id = entry_id
         if self.visible(entry):
             frame = frames.entry_frame(view.conversation_id, entry_id, entry)
-            frame = self.gateway.files.present(view.conversation_id, frame)  # signed URLs
+            frame = self.services.files.present(view.conversation_id, frame)  # signed URLs
             self.send(self.present(frame))
 
     def on_ephemeral(self, conversation_id: str, event: dict[str, Any]) -> None:
@@ -459,11 +459,11 @@ class Connection:
         self.send(outgoing.service(up))
         for view in list(self.views.values()):
             if up:
-                self.gateway.spawn(self.catch_up(view, after_outage=True))
+                self.services.spawn(self.catch_up(view, after_outage=True))
             else:  # live entries wait in the buffer until the catch-up has read the gap
                 view.syncing = True
         if up:
-            self.gateway.spawn(self.resync())
+            self.services.spawn(self.resync())
 
     async def resync(self) -> None:
         """Routing events may have been missed while the bus was down: re-read what matters."""
@@ -475,16 +475,15 @@ class Connection:
     async def on_typing(self, frame: Frame) -> None:
         conv = await self.conversation_for(frame["conversation_id"])
         event = {**outgoing.typing(self.role, frame["typing"]), "from_conn": self.id}
-        await self.hub.transcripts.publish(conv.id, event)
+        await self.hub.publish(conv.id, event)
 
     async def on_read(self, frame: Frame) -> None:
         conv = await self.conversation_for(frame["conversation_id"])
         up_to = frame["up_to"]
         if not frames.is_stream_id(up_to):
             raise ProtocolError(ErrorCode.INVALID_FIELD, "field 'up_to' must be a message id")
-        await self.hub.conversations.set_fields(conv.site, conv.id, **{f"read_{self.role}": up_to})
-        event = {**outgoing.read(self.role, up_to), "from_conn": self.id}
-        await self.hub.transcripts.publish(conv.id, event)
+        await self.hub.mark_read(conv, self.role, up_to)
+        await self.hub.publish(conv.id, {**outgoing.read(self.role, up_to), "from_conn": self.id})
 
     async def on_resume(self, frame: Frame) -> None:
         """Continue a conversation from {epoch, after}; if that history is gone, say so
@@ -498,16 +497,16 @@ class Connection:
         epoch, reason = conv.epoch, ""
         if frame["epoch"] != conv.epoch:
             reason = "epoch_changed"
-        elif after != "0-0" and not await self.hub.transcripts.has(conv.id, after):
+        elif after != "0-0" and not await self.hub.has_entry(conv.id, after):
             reason = "history_lost"
-            if await self.hub.transcripts.lost_tail(conv.id, after):
+            if await self.hub.lost_tail(conv.id, after):
                 # The client saw entries past the stream's end: Redis lost them (a restart
                 # with appendfsync everysec). A new epoch tells every client of it.
-                epoch = await self.hub.conversations.bump_epoch_from(conv.site, conv.id, conv.epoch)
+                epoch = await self.hub.new_epoch(conv.site, conv.id, conv.epoch)
         if reason:
             self.send(outgoing.reset(conv.id, epoch, reason))
             after = "0-0"
-        self.send(await self.gateway.summary(conv, self.role, epoch))
+        self.send(await self.services.summary(conv, self.role, epoch))
         await self.watch(conv.id, after, epoch)
 
     async def on_message(self, frame: Frame) -> None:
@@ -535,7 +534,7 @@ class Connection:
         """The entry form of a file this sender uploaded into this conversation (or None)."""
         if not attachment_id:
             return None
-        att = await self.hub.attachments.get(conv.id, attachment_id)
+        att = await self.hub.attachment(conv.id, attachment_id)
         if att is None:
             raise ProtocolError(ErrorCode.NOT_FOUND, "no such attachment in this conversation")
         sender = self.sender()

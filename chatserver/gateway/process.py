@@ -21,7 +21,6 @@ from chatserver.gateway.queues import QueueWatch
 from chatserver.gateway.site_router import SiteRouter
 from chatserver.hub import Hub
 from chatserver.mail.service import MailService
-from chatserver.store import sessions, sites
 from chatserver.store.bus import Bus
 from chatserver.store.clients import Redis, StorageError
 
@@ -41,8 +40,8 @@ class Gateway:
         self.settings = settings
         self.bus = Bus(bus_redis)
         self.sites = SiteRouter(self.bus)
-        self.queues = QueueWatch(hub.conversations, self.bus)
-        self.conversations = ConversationCache(hub.conversations, self.bus)
+        self.queues = QueueWatch(hub.queue, self.bus)
+        self.conversations = ConversationCache(hub.conversation, self.bus)
         self.availability = AvailabilityCache(self.bus)
         self.connections: set[Connection] = set()
         self.agent_connections: set[AgentConnection] = set()
@@ -64,7 +63,7 @@ class Gateway:
     async def start(self) -> None:
         global CURRENT
         CURRENT = self
-        self.secret = await sites.shared_secret(self.hub.redis, self.settings.secret)
+        self.secret = await self.hub.shared_secret()
         await self.files.start(self.secret)
         self.bus.on_state(self._on_bus_state)
         await self.bus.start()
@@ -157,7 +156,7 @@ class Gateway:
                 if tick % beat_every == 0:
                     await self._heartbeat()
                 await self._shoppers_still_here()
-                for site in await sites.list_sites(self.hub.redis):
+                for site in await self.hub.all_sites():
                     await self.hub.sweep(site)
             except (StorageError, OSError) as exc:
                 log.warning("sweep skipped: %s", exc)
@@ -169,21 +168,18 @@ class Gateway:
         close those whose session ended (the backstop of the `revoked` event)."""
         live = [(conn, who) for conn in list(self.agent_connections)
                 if (who := conn.identity()) is not None]  # fmt: skip
-        valid = await sessions.still_valid(
-            self.hub.redis, [(session, agent.site) for _, (agent, session) in live]
-        )
+        valid = await self.hub.sessions_valid([(s, agent.site) for _, (agent, s) in live])
         by_site: dict[str, list[tuple[str, str]]] = {}
         for (agent_conn, (agent, _)), ok in zip(live, valid, strict=True):
             if not ok:
                 agent_conn.revoke()
                 continue
             by_site.setdefault(agent.site, []).append((agent.login, agent_conn.id))
-        now = self.hub.now_ms()
         for site, pairs in by_site.items():
-            await self.hub.agents.touch(site, pairs, now, now + self.hub.presence_ttl_ms)
+            await self.hub.agents_here(site, pairs)
 
     async def _shoppers_still_here(self) -> None:
         """Queued conversations of connected shoppers keep their place (before each sweep)."""
         for conn in list(self.connections):
             for conv in conn.queued_conversations():
-                await self.hub.conversations.mark_back(conv.site, conv.id)
+                await self.hub.shopper_here(conv)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import defaultdict
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 from chatserver.core import outgoing, site_events
@@ -19,7 +20,7 @@ from chatserver.core.site_events import Kind
 from chatserver.store import keys
 from chatserver.store.bus import Bus
 from chatserver.store.clients import StorageError
-from chatserver.store.conversations import Conversations
+from chatserver.store.conversations import QueueSnapshot
 
 if TYPE_CHECKING:
     from chatserver.gateway.connection import Connection
@@ -29,9 +30,13 @@ Target = tuple[str, str]  # (site, department)
 COALESCE_SECONDS = 0.25
 
 
+# Reads a department's queue from storage (Hub.queue).
+ReadQueue = Callable[[str, str], Awaitable[QueueSnapshot]]
+
+
 class QueueWatch:
-    def __init__(self, conversations: Conversations, bus: Bus) -> None:
-        self._conversations = conversations
+    def __init__(self, read: ReadQueue, bus: Bus) -> None:
+        self._read = read
         self._bus = bus
         self._sites: set[str] = set()
         self._subscribing: set[asyncio.Task[None]] = set()
@@ -103,7 +108,7 @@ class QueueWatch:
             self._running.pop(target, None)
 
     async def _push_positions(self, target: Target) -> None:
-        snap = await self._conversations.snapshot(*target)
+        snap = await self._read(*target)
         rank = {conv: i + 1 for i, conv in enumerate(snap.queued)}
         handle = snap.avg_handle_seconds
         if handle is None:

@@ -4,7 +4,7 @@ conversations."""
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlparse
 
 import orjson
@@ -17,6 +17,11 @@ from chatserver.demo import PUBLISHED_SECRETS
 from chatserver.gateway.connection import Connection
 from chatserver.store import limits
 
+if TYPE_CHECKING:
+    from starlette.websockets import WebSocket
+
+    from chatserver.gateway.services import Services
+
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 RATINGS = ("good", "bad")
 MAX_CONTEXT_BYTES = 8 * 1024  # page + cart context, as JSON
@@ -26,8 +31,8 @@ class ShopperConnection(Connection):
     role = "shopper"
     frame_specs = frames.SHOPPER_FRAMES
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
+    def __init__(self, services: Services, ws: WebSocket) -> None:
+        super().__init__(services, ws)
         self.site: Site | None = None
         self.visitor = ""
         self.customer = ""
@@ -40,7 +45,7 @@ class ShopperConnection(Connection):
         if self.site is None:
             return "unknown site"
         origin = self.ws.headers.get("origin")
-        if origin and not self.gateway.origin_allowed(origin, self.site, self.ws.headers):
+        if origin and not self.services.origin_allowed(origin, self.site, self.ws.headers):
             return "origin not allowed"
         self.site_key = self.site.key
         return ""
@@ -48,7 +53,7 @@ class ShopperConnection(Connection):
     async def on_hello(self, frame: Frame) -> None:
         assert self.site is not None
         now_s = self.hub.now_ms() // 1000
-        secret = self.gateway.secret
+        secret = self.services.secret
         token = frame.get("token")
         if token:
             visitor = tokens.verify_visitor(secret, token, self.site.key, now_s)
@@ -60,12 +65,12 @@ class ShopperConnection(Connection):
             token = tokens.sign_visitor(secret, self.site.key, self.visitor, now_s)
         self.customer = self._verified_customer(frame.get("customer"), now_s)
         self.claimed = _claimed_id(frame.get("customer"))
-        await self.gateway.sites.join(self, self.site.key)
-        recent = await self.hub.conversations.of_visitor(self.site.key, self.visitor, limit=5)
+        await self.services.sites.join(self, self.site.key)
+        recent = await self.hub.recent(self.site.key, self.visitor)
         for conv in recent:
             self._know(conv)
             if conv.state is ConversationState.QUEUED:
-                await self.hub.conversations.mark_back(conv.site, conv.id)
+                await self.hub.shopper_here(conv)
         self.authenticated = True
         site = {
             "key": self.site.key,
@@ -73,7 +78,7 @@ class ShopperConnection(Connection):
             "departments": list(self.site.departments),
             **await self._availability(),
         }
-        summaries = [await self.gateway.summary(c, self.role) for c in recent]
+        summaries = [await self.services.summary(c, self.role) for c in recent]
         self.send(outgoing.shopper_welcome(self.visitor, token, bool(self.customer), site,
                                            summaries))  # fmt: skip
         for conv in recent:
@@ -87,10 +92,10 @@ class ShopperConnection(Connection):
         now = self.hub.now_ms()
 
         async def compute() -> dict[str, bool]:
-            return {dept: (await self.hub.conversations.snapshot(site.key, dept)).total_slots > 0
+            return {dept: (await self.hub.queue(site.key, dept)).total_slots > 0
                     for dept in site.departments}  # fmt: skip
 
-        online = await self.gateway.availability.get(site.key, compute)
+        online = await self.services.availability.get(site.key, compute)
         widget = site.widget
         return {
             "open": widget.is_open(now),
@@ -108,7 +113,7 @@ class ShopperConnection(Connection):
             return ""
         if not 0 < len(cid) <= MAX_ID_CHARS:
             return ""
-        settings = self.gateway.settings
+        settings = self.services.settings
         if expires > now_s + settings.claim_max_hours * 3600:
             return ""  # a claim that outlives a browsing session is a stolen claim's friend
         secret = self.site.identity_secret
@@ -130,10 +135,10 @@ class ShopperConnection(Connection):
             if "email" not in contact:
                 raise ProtocolError(ErrorCode.MISSING_FIELD, "leave_message needs email")
             contact["left_message"] = "1"
-        articles = self.hub.articles
-        read = await articles.titles(self.site.key, frame.get("articles_read") or [])
-        recent = await self.hub.conversations.of_visitor(self.site.key, self.visitor, limit=5)
+        read = await self.hub.article_titles(self.site.key, frame.get("articles_read") or [])
+        recent = await self.hub.recent(self.site.key, self.visitor)
         conv = next((c for c in recent if c.open), None)
+        started = conv is None
         if conv is None:
             await self._count_start()
             extra = dict(contact)
@@ -144,21 +149,15 @@ class ShopperConnection(Connection):
             conv = await self.hub.start_conversation(
                 self.site, self.visitor, department, customer=self.customer, extra=extra
             )
-        elif contact:
-            await self.hub.conversations.set_fields(
-                conv.site, conv.id, **{f"x:{k}": v for k, v in contact.items()}
-            )
         if read and conv.extra.get("articles_read") is None:
-            await self.hub.conversations.set_fields(
-                conv.site, conv.id, **{"x:articles_read": orjson.dumps(read).decode()}
-            )
-        if contact:
-            await self._contact_event(conv, contact)
+            await self.hub.set_details(conv, {"articles_read": orjson.dumps(read).decode()})
+        if contact:  # a new conversation has it among its fields already
+            await self.hub.set_contact(conv, contact, keep=not started)
         if frame.get("leave_message"):  # out of the live queue, into the department's inbox
             conv = await self.hub.leave_message(conv)
             await self.hub.mail_left_message(conv, contact["email"], contact.get("name", ""))
         self._know(conv)
-        self.send(await self.gateway.summary(conv, self.role))
+        self.send(await self.services.summary(conv, self.role))
         self._track_queue(conv)
         await self.watch(conv.id, "0-0", conv.epoch)
         if frame.get("text"):
@@ -170,17 +169,13 @@ class ShopperConnection(Connection):
         """A new conversation is within the visitor's and the address's hourly limits, or
         ProtocolError `too_many_conversations`."""
         assert self.site is not None
-        settings, now = self.gateway.settings, self.hub.now_ms()
-        over = await limits.count_start(
-            self.hub.redis, self.site.key, self.visitor, self.address, now,
-            settings.conversations_per_visitor, settings.conversations_per_address,
-        )  # fmt: skip
+        over = await self.hub.count_start(self.site.key, self.visitor, self.address)
         if over:
             who = "you have" if over == "visitor" else "your network has"
             raise ProtocolError(
                 ErrorCode.TOO_MANY_CONVERSATIONS,
                 f"{who} started too many conversations: try again in "
-                f"{limits.minutes_left(now)} min",
+                f"{limits.minutes_left(self.hub.now_ms())} min",
             )
 
     async def on_leave_message(self, frame: Frame) -> None:
@@ -192,18 +187,10 @@ class ShopperConnection(Connection):
             raise ProtocolError(ErrorCode.CONVERSATION_CLOSED, "the conversation is closed")
         contact = _contact(frame.get("name") or "", _required_email(frame["email"]))
         contact["left_message"] = "1"
-        await self.hub.conversations.set_fields(
-            conv.site, conv.id, **{f"x:{k}": v for k, v in contact.items()}
-        )
+        await self.hub.set_contact(conv, contact)
         if (await self.hub.leave_message(conv)).state is not conv.state:
             await self._refresh(conv.id)  # its new state: no queue position any more
-        await self._contact_event(conv, contact)
         await self.hub.mail_left_message(conv, contact["email"], contact.get("name", ""))
-
-    async def _contact_event(self, conv: Conversation, contact: dict[str, str]) -> None:
-        details = {k: contact[k] for k in ("name", "email") if k in contact}
-        left = bool(contact.get("left_message"))
-        await self.hub.event(conv.id, "contact", contact=details, left_message=left)
 
     async def on_rate(self, frame: Frame) -> None:
         conv = await self.conversation_for(frame["conversation_id"])
@@ -212,20 +199,14 @@ class ShopperConnection(Connection):
         rating, comment = frame["rating"], frame.get("text") or ""
         if rating not in RATINGS:
             raise ProtocolError(ErrorCode.INVALID_FIELD, "rating must be good or bad")
-        now = self.hub.now_ms()
-        if not await self.hub.conversations.rate_once(conv.site, conv.id, rating, comment, now):
+        if not await self.hub.rate(conv, rating, comment):
             raise ProtocolError(ErrorCode.ALREADY_RATED, "the conversation is rated already")
-        await self.hub.event(conv.id, "rated", rating=rating, comment=comment)
 
     async def on_transcript(self, frame: Frame) -> None:
         """Record a request to email the transcript, and queue the mail (with an SMTP server)."""
         conv = await self.conversation_for(frame["conversation_id"])
         email = _contact("", _required_email(frame["email"]))["email"]
-        await self.hub.conversations.set_fields(
-            conv.site, conv.id, transcript_email=email, transcript_requested_ms=self.hub.now_ms()
-        )
-        request = await self.hub.event(conv.id, "transcript_requested", email=email)
-        if not await self.hub.mail_transcript(conv, email, request):
+        if not await self.hub.request_transcript(conv, email):
             raise ProtocolError(
                 ErrorCode.RATE_LIMITED, "the transcript was sent as often as it can be"
             )
@@ -238,7 +219,7 @@ class ShopperConnection(Connection):
             raise ProtocolError(ErrorCode.CONVERSATION_CLOSED, "the conversation is closed")
         context = {k: frame[k] for k in ("page", "cart") if frame.get(k) is not None}
         try:
-            encoded = {f"x:{k}": orjson.dumps(v).decode() for k, v in context.items()}
+            encoded = {k: orjson.dumps(v).decode() for k, v in context.items()}
         except TypeError:  # msgpack can carry bytes, which have no JSON form
             raise ProtocolError(
                 ErrorCode.INVALID_FIELD, "page and cart must be JSON data"
@@ -246,9 +227,8 @@ class ShopperConnection(Connection):
         if sum(len(v.encode()) for v in encoded.values()) > MAX_CONTEXT_BYTES:
             raise ProtocolError(ErrorCode.INVALID_FIELD, "page and cart are too large")
         if encoded:
-            await self.hub.conversations.set_fields(conv.site, conv.id, **encoded)
-            event = {**outgoing.context(**context), "from_conn": self.id}
-            await self.hub.transcripts.publish(conv.id, event)
+            await self.hub.set_details(conv, encoded)
+            await self.hub.publish(conv.id, {**outgoing.context(**context), "from_conn": self.id})
 
     async def on_close(self, frame: Frame) -> None:
         conv = await self.conversation_for(frame["conversation_id"])
@@ -263,7 +243,7 @@ class ShopperConnection(Connection):
 
     async def conversation_for(self, conversation_id: str) -> Conversation:
         assert self.site is not None
-        conv = await self.gateway.conversations.get(self.site.key, conversation_id)
+        conv = await self.services.conversations.get(self.site.key, conversation_id)
         if conv is None:
             raise ProtocolError(ErrorCode.NOT_FOUND, "no such conversation")
         if conv.visitor != self.visitor:
@@ -289,7 +269,7 @@ class ShopperConnection(Connection):
     def _know(self, conv: Conversation) -> None:
         """One of this visitor's conversations: its routing events reach this socket."""
         self.mine[conv.id] = conv
-        self.gateway.sites.follow(self, conv.id)
+        self.services.sites.follow(self, conv.id)
 
     def knows(self, conversation_id: str) -> bool:
         return conversation_id in self.mine
@@ -304,20 +284,20 @@ class ShopperConnection(Connection):
 
     async def _refresh(self, conversation_id: str) -> None:
         assert self.site is not None
-        conv = await self.hub.conversations.get(self.site.key, conversation_id)
+        conv = await self.hub.conversation(self.site.key, conversation_id)
         if conv is not None:
             self._know(conv)
-            self.send(await self.gateway.summary(conv, self.role))
+            self.send(await self.services.summary(conv, self.role))
             self._track_queue(conv)
 
     def _track_queue(self, conv: Conversation) -> None:
         if conv.state is ConversationState.QUEUED:
-            self.gateway.queues.follow(self, conv)
+            self.services.queues.follow(self, conv)
         else:
-            self.gateway.queues.forget(self, conv.id)
+            self.services.queues.forget(self, conv.id)
 
     async def on_closed(self) -> None:
-        self.gateway.queues.forget_all(self)
+        self.services.queues.forget_all(self)
         for conv in self.mine.values():
             if conv.state is ConversationState.QUEUED:
                 await self.hub.leave_queue(conv)

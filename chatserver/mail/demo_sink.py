@@ -13,7 +13,6 @@ from typing import Any
 from aiosmtpd.smtp import SMTP
 
 from chatserver.config import Settings, host_port
-from chatserver.store.clients import Redis
 from chatserver.store.embedded import free_port
 from chatserver.store.outbox import DemoMailbox
 
@@ -43,12 +42,12 @@ class _Keep:
         return "250 OK"
 
 
-async def start(settings: Settings, redis: Redis) -> asyncio.Server | None:
+async def start(settings: Settings, mailbox: DemoMailbox) -> asyncio.Server | None:
     """Run the sink in this process (every worker process may: SO_REUSEPORT)."""
     if not (settings.demo and settings.demo_mail_sink):
         return None
     host, port = host_port(settings.demo_mail_sink)
-    handler = _Keep(DemoMailbox(redis))
+    handler = _Keep(mailbox)
     server = await asyncio.get_running_loop().create_server(
         lambda: SMTP(handler, enable_SMTPUTF8=True, ident="chatserver demo sink"),
         host, port, reuse_port=True,

@@ -210,7 +210,7 @@ async def _receive(
     if not conv_id:
         return Outcome("refused", "forged_token")
     site_key = await hub.outbox.thread_site(conv_id) if hub.outbox is not None else ""
-    conv = await hub.conversations.get(site_key, conv_id) if site_key else None
+    conv = await hub.conversation(site_key, conv_id) if site_key else None
     if conv is None:
         return Outcome("refused", "unknown_conversation", conv_id)
     customer = await hub.customers.get(site_key, conv.customer) if conv.customer else None
@@ -241,7 +241,7 @@ async def _receive(
 
 async def _append(hub: Hub, conv_id: str, site_key: str, cmid: str, text: str) -> str:
     """Append the reply where the routing rules put it; returns that conversation's id."""
-    conv = await hub.conversations.get(site_key, conv_id)
+    conv = await hub.conversation(site_key, conv_id)
     site = await hub.site(site_key)
     if conv is None or site is None:
         raise Refused("gone")

@@ -35,7 +35,7 @@ async def on_close(hub: Hub, conv: Conversation) -> None:
     to = mail.contact_email(conv.extra, customer.email if customer else "")
     if site is None or not to or await hub.outbox.unsubscribed(conv.id):
         return
-    entries = await hub.transcripts.read(conv.id, count=hub.settings.max_entries + 100)
+    entries = await hub.entries(conv.id, count=hub.settings.max_entries + 100)
     sent = mail.transcript_on_close(conv.id, to, site.name, [e.data for e in entries],
                                     site.widget.language, site.key)  # fmt: skip
     await hub.outbox.enqueue(to_record(sent))
@@ -49,7 +49,7 @@ async def on_left(hub: Hub, conv: Conversation, email: str, name: str) -> None:
         return
     if site.widget.is_open(hub.now_ms()):
         return
-    agents = await hub.agents.of_site(site.key)
+    agents = await hub.site_agents(site.key)
     logins = [a.login for a in agents if conv.department in a.departments]
     console = f"{hub.settings.public_url.rstrip('/')}/console" if hub.settings.public_url else ""
     for to in settings.notice_addresses(logins):

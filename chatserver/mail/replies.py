@@ -18,7 +18,6 @@ from typing import TYPE_CHECKING
 
 from chatserver.core import mail
 from chatserver.mail import to_record
-from chatserver.store import conversation_info
 
 if TYPE_CHECKING:
     from chatserver.hub import Hub
@@ -50,16 +49,16 @@ class ReplyMailer:
         assert outbox is not None
         site_key, _, conv_id = member.partition(" ")
         mark = await outbox.mailed_upto(conv_id)
-        conv = await self.hub.conversations.get(site_key, conv_id)
+        conv = await self.hub.conversation(site_key, conv_id)
         site = await self.hub.site(site_key)
         if conv is None or site is None:
             await outbox.settle_reply(member, lease, mark, "", None)
             return 0
         customer = await self.hub.customers.get(site_key, conv.customer) if conv.customer else None
         to = mail.contact_email(conv.extra, customer.email if customer else "")
-        read = (await conversation_info.details(self.hub.redis, site_key, conv_id))["read_shopper"]
+        read = (await self.hub.details(site_key, conv_id))["read_shopper"]
         seen = mail.later_id(mark, read or "")
-        entries = await self.hub.transcripts.read(conv_id, after=seen or "0-0", count=MAX_LINES)
+        entries = await self.hub.entries(conv_id, after=seen or "0-0", count=MAX_LINES)
         lines, ids = mail.unseen_agent_lines(((e.id, e.data) for e in entries), seen)
         if lines and await outbox.unsubscribed(conv_id):  # List-Unsubscribe: no more mail
             lines = []

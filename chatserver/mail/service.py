@@ -35,7 +35,7 @@ class MailService:
 
     async def start(self) -> None:
         settings, hub = self.settings, self.hub
-        self.sink = await demo_sink.start(settings, hub.redis)
+        self.sink = await demo_sink.start(settings, hub.mailbox)
         if hub.outbox is not None:
             claim_ms = int(settings.mail_claim_seconds * 1000)
             self.worker = MailWorker(

@@ -14,7 +14,7 @@ import orjson
 
 from chatserver.hub import Hub
 from chatserver.reports import metrics
-from chatserver.store import keys, sites
+from chatserver.store import keys
 from chatserver.store.bus import Bus
 from chatserver.store.clients import StorageError
 
@@ -36,17 +36,16 @@ class Sampler:
 
     async def sample(self) -> None:
         """Refresh the gauges from Redis (also called before a scrape answers)."""
-        redis = self._hub.redis
         began = time.perf_counter()
         try:
-            await redis.ping()
+            await self._hub.ping()
         except (StorageError, OSError):
             metrics.REDIS_UP.set(0)
             return
         metrics.REDIS_SECONDS.labels("ping").observe(metrics.since(began))
         metrics.REDIS_UP.set(1)
         totals = {"queued": 0, "assigned": 0, "left": 0}
-        for site in await sites.list_sites(redis):
+        for site in await self._hub.all_sites():
             state = await self._hub.rollups.live_state(site.key, site.departments)
             for dept, (length, head_ms) in state.queues.items():
                 metrics.QUEUE_LENGTH.labels(site.key, dept).set(length)
@@ -58,7 +57,7 @@ class Sampler:
             metrics.AGENTS_ONLINE.labels(site.key).set(state.online)
         for state_name, n in totals.items():
             metrics.CONVERSATIONS.labels(state_name).set(n)
-        await redis.publish(self._probe, orjson.dumps({"sent": time.time()}))
+        await self._hub.probe(self._probe, orjson.dumps({"sent": time.time()}))
 
     def _on_probe(self, channel: str, payload: dict[str, Any]) -> None:
         sent = payload.get("sent")

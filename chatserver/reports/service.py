@@ -3,15 +3,15 @@ tables (reports.tables), judge the figures against the site's targets."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from chatserver.core.kpis import Targets
-from chatserver.core.model import Site
+from chatserver.core.model import Agent, Site
 from chatserver.reports.tables import Inputs, Period, build, summary, tally_of
-from chatserver.store.agents import Agents
 from chatserver.store.rollups import Rollups
 
 MAX_DAYS = 366
@@ -47,7 +47,7 @@ def period_of(first: str | None, last: str | None, zone: ZoneInfo, now_ms: int) 
 @dataclass(frozen=True, slots=True)
 class Reports:
     rollups: Rollups
-    agents: Agents
+    site_agents: Callable[[str], Awaitable[list[Agent]]]  # Hub.site_agents
 
     async def report(
         self, site: Site, period: Period, now_ms: int, department: str | None = None
@@ -56,7 +56,7 @@ class Reports:
         targets = await self.rollups.targets(site.key)
         inputs = await self._inputs(site, period, now_ms, department)
         tables = build(inputs, period, targets)
-        names = {a.login: a.name for a in await self.agents.of_site(site.key)}
+        names = {a.login: a.name for a in await self.site_agents(site.key)}
         tables["agents"] = [{"agent": r["agent"], "name": names.get(r["agent"], r["agent"]),
                              **r} for r in tables["agents"]]  # fmt: skip
         return {
@@ -88,7 +88,7 @@ class Reports:
         end = min(period.end, now_ms)
         cells = await self.rollups.cells(site.key, period.start, period.end)
         sessions = await self.rollups.sessions(site.key, period.start, end, now_ms)
-        departments_of = {a.login: a.departments for a in await self.agents.of_site(site.key)}
+        departments_of = {a.login: a.departments for a in await self.site_agents(site.key)}
         return Inputs(cells, sessions, departments_of, site.departments, department)
 
 

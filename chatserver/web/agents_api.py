@@ -19,13 +19,12 @@ from chatserver.core.model import (
 )
 from chatserver.core.replies import QuickReply
 from chatserver.hub import Hub
-from chatserver.store import sites
 from chatserver.store.replies import QuickReplies
 from chatserver.web.http import MANAGERS, ApiError, Caller, endpoint, field, hub, json, json_body
 
 
 async def agent_json(h: Hub, agent: Agent) -> dict[str, Any]:
-    state = await h.agents.state(agent)
+    state = await h.agent_state(agent)
     return {
         "id": agent.login, "name": agent.name, "role": agent.role.value,
         "departments": list(agent.departments), "status": state.status.value,
@@ -56,7 +55,7 @@ async def list_agents(request: Request, caller: Caller) -> Response:
     """Every agent of the caller's site with their live state (the transfer dialog needs it)."""
     h = hub(request)
     return json(
-        {"agents": [await agent_json(h, a) for a in await h.agents.of_site(caller.agent.site)]}
+        {"agents": [await agent_json(h, a) for a in await h.site_agents(caller.agent.site)]}
     )
 
 
@@ -65,7 +64,7 @@ async def create_agent(request: Request, caller: Caller) -> Response:
     h, body = hub(request), await json_body(request)
     login = field(body, "id", str)
     password = check_password(field(body, "password", str))
-    if await h.agents.get(login) is not None:
+    if await h.agent(login) is not None:
         raise ApiError(409, "exists", f"agent {login!r} exists")
     limit = field(body, "max_capacity", int, MAX_CAPACITY)
     agent = Agent(
@@ -73,7 +72,7 @@ async def create_agent(request: Request, caller: Caller) -> Response:
         await _departments(h, caller, field(body, "departments", list)),
         field(body, "capacity", int, limit), limit, _role(field(body, "role", str, "agent")),
     )  # fmt: skip
-    await h.agents.save(agent, password)
+    await h.save_agent(agent, password)
     return json(await agent_json(h, agent), 201)
 
 
@@ -97,7 +96,7 @@ async def update_agent(request: Request, caller: Caller) -> Response:
         min(field(body, "capacity", int, current.capacity), limit), limit,
         _role(field(body, "role", str, current.role.value)),
     )  # fmt: skip
-    await h.agents.save(updated, password)
+    await h.save_agent(updated, password)
     await h.set_capacity(updated, updated.capacity)  # serves the queue if it rose
     return json(await agent_json(h, updated))
 
@@ -109,14 +108,14 @@ async def delete_agent(request: Request, caller: Caller) -> Response:
     if agent.login == caller.agent.login:
         raise ApiError(409, "conflict", "you cannot remove yourself")
     try:
-        await h.agents.remove(agent.login)
+        await h.remove_agent(agent.login)
     except ValidationError as exc:
         raise ApiError(409, "conflict", str(exc)) from None
     return Response(status_code=204)
 
 
 async def _agent_of_site(h: Hub, caller: Caller, login: str) -> Agent:
-    agent = await h.agents.get(login)
+    agent = await h.agent(login)
     if agent is None or agent.site != caller.agent.site:
         raise ApiError(404, "not_found", f"no agent {login[:64]!r}")
     return agent
@@ -163,7 +162,7 @@ async def update_site(request: Request, caller: Caller) -> Response:
         allowed_origins=tuple(o.rstrip("/") for o in origins),
         identity_secret=field(body, "identity_secret", str, site.identity_secret),
     )  # fmt: skip
-    await sites.save_site(hub(request).redis, updated)
+    await hub(request).save_site(updated)
     return json(site_json(updated))
 
 
@@ -186,7 +185,7 @@ def reply_json(reply: QuickReply) -> dict[str, Any]:
 @endpoint()
 async def list_replies(request: Request, caller: Caller) -> Response:
     """The replies the caller may use (admins with `?all=1`: every shared one too)."""
-    store = QuickReplies(hub(request).redis)
+    store = hub(request).quick_replies
     found = await store.for_agent(caller.agent)
     if caller.admin and request.query_params.get("all") == "1":
         mine = {r.id for r in found}
@@ -198,15 +197,13 @@ async def list_replies(request: Request, caller: Caller) -> Response:
 @endpoint()
 async def create_reply(request: Request, caller: Caller) -> Response:
     reply = _reply_from(await json_body(request), caller, "")
-    saved = await QuickReplies(hub(request).redis).save(
-        caller.agent.site, reply, hub(request).now_ms()
-    )
+    saved = await hub(request).quick_replies.save(caller.agent.site, reply, hub(request).now_ms())
     return json(reply_json(saved), 201)
 
 
 @endpoint()
 async def update_reply(request: Request, caller: Caller) -> Response:
-    store = QuickReplies(hub(request).redis)
+    store = hub(request).quick_replies
     current = await _editable_reply(store, caller, request.path_params["reply_id"])
     reply = _reply_from(await json_body(request), caller, current.id, current)
     saved = await store.save(caller.agent.site, reply, hub(request).now_ms())
@@ -215,7 +212,7 @@ async def update_reply(request: Request, caller: Caller) -> Response:
 
 @endpoint()
 async def delete_reply(request: Request, caller: Caller) -> Response:
-    store = QuickReplies(hub(request).redis)
+    store = hub(request).quick_replies
     reply = await _editable_reply(store, caller, request.path_params["reply_id"])
     await store.remove(caller.agent.site, reply.id)
     return Response(status_code=204)

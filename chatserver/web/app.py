@@ -135,7 +135,7 @@ async def readyz(request: Request) -> Response:
     if gateway.draining:
         problems.append("shutting down")
     try:
-        await gateway.hub.redis.ping()
+        await gateway.hub.ping()
     except (StorageError, OSError) as exc:
         problems.append(f"redis: {exc}")
     if not gateway.bus.up:
@@ -146,11 +146,13 @@ async def readyz(request: Request) -> Response:
 
 
 async def shopper_socket(ws: WebSocket) -> None:
-    await ShopperConnection(ws.app.state.gateway, ws).run()
+    gateway: Gateway = ws.app.state.gateway  # typed: mypy checks it provides the Services
+    await ShopperConnection(gateway, ws).run()
 
 
 async def agent_socket(ws: WebSocket) -> None:
-    await AgentConnection(ws.app.state.gateway, ws).run()
+    gateway: Gateway = ws.app.state.gateway
+    await AgentConnection(gateway, ws).run()
 
 
 SOCKETS = {"/ws/v1/shopper": shopper_socket, "/ws/v1/agent": agent_socket}

@@ -32,7 +32,7 @@ from chatserver.core.model import Role, Site, ValidationError
 from chatserver.kb import model, render
 from chatserver.kb.model import LANGS, Article
 from chatserver.kb.search import Hit, Index
-from chatserver.store.articles import Articles, count_request
+from chatserver.store.articles import Articles
 from chatserver.web.agents_api import own_site
 from chatserver.web.http import (
     MANAGERS,
@@ -144,7 +144,7 @@ async def _public_site(request: Request) -> Site:
     h = hub(request)
     per_minute = h.settings.kb_requests_per_minute
     address = client_address(request.client)
-    if not await count_request(h.redis, address, h.now_ms(), per_minute):
+    if not await h.count_kb_request(address):
         raise ApiError(429, "rate_limited",
                        f"more than {per_minute} requests a minute: wait a little")  # fmt: skip
     site = await h.site(request.path_params["site"])

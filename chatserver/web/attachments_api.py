@@ -163,7 +163,7 @@ async def _access(request: Request, write: bool) -> Access:
         return await _shopper(request, token, site, conv_id)
     caller = await authenticate(request)
     if write:
-        conv = await hub(request).conversations.get(caller.agent.site, conv_id)
+        conv = await hub(request).conversation(caller.agent.site, conv_id)
         if conv is None:
             raise ApiError(404, "not_found", "no such conversation")
         if conv.agent != caller.agent.login and not caller.manager:
@@ -185,7 +185,7 @@ async def _shopper(request: Request, token: str, site_key: str, conv_id: str) ->
     origin = request.headers.get("origin", "")
     if origin and not gateway(request).origin_allowed(origin, site, request.headers):
         raise ApiError(403, "forbidden", "origin not allowed")
-    conv = await h.conversations.get(site.key, conv_id)
+    conv = await h.conversation(site.key, conv_id)
     if conv is None:
         raise ApiError(404, "not_found", "no such conversation")
     if conv.visitor != visitor:

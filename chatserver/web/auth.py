@@ -9,7 +9,6 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from chatserver.store import sessions
 from chatserver.store.clients import StorageError
 from chatserver.web.login import Refused, client_address, sign_in
 
@@ -32,8 +31,7 @@ async def login(request: Request) -> Response:
             if agent.retry_after:
                 response.headers["retry-after"] = str(agent.retry_after)
             return response
-        ttl = int(hub.settings.session_hours * 3600)
-        token = await sessions.create_session(hub.redis, agent.login, ttl, agent.version)
+        token, ttl = await hub.create_session(agent)
     except StorageError:
         return _error(503, "unavailable", "storage unavailable, retry")
     return JSONResponse({"token": token, "expires_in": ttl,
@@ -45,7 +43,7 @@ async def logout(request: Request) -> Response:
     token = request.headers.get("authorization", "").removeprefix("Bearer ").strip()
     if token:
         try:
-            await sessions.end_session(request.app.state.gateway.hub.redis, token)
+            await request.app.state.gateway.hub.end_session(token)
         except StorageError:
             return _error(503, "unavailable", "storage unavailable, retry")
     return Response(status_code=204)

@@ -25,7 +25,6 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from chatserver.core.model import Agent, Role
-from chatserver.store import sessions
 from chatserver.store.clients import StorageError
 from chatserver.web import security
 from chatserver.web.http import ApiError, body_bytes, gateway, hub, session_agent
@@ -84,8 +83,7 @@ async def login_submit(request: Request) -> Response:
             if agent.retry_after:
                 response.headers["retry-after"] = str(agent.retry_after)
             return response
-        ttl = int(h.settings.session_hours * 3600)
-        token = await sessions.create_session(h.redis, agent.login, ttl, agent.version)
+        token, ttl = await h.create_session(agent)
     except StorageError:
         return _login_form(request, "error_unavailable", 503)
     response = RedirectResponse("/console", status_code=303)
@@ -108,7 +106,7 @@ async def logout_submit(request: Request) -> Response:
     if not token or not security.same(_session_csrf(request, token), form.get("csrf")):
         return _page(request, "logout.html", {"csrf": "", "error": "error_csrf"}, 403)
     try:
-        await sessions.end_session(hub(request).redis, token)
+        await hub(request).end_session(token)
     except StorageError:
         return _page(request, "logout.html", {"csrf": "", "error": "error_unavailable"}, 503)
     response = RedirectResponse("/console/login", status_code=303)

@@ -16,10 +16,7 @@ from chatserver.core.orders import Customer
 from chatserver.core.routing import estimate_wait_seconds
 from chatserver.hub import Hub
 from chatserver.orders.view import OrdersView, orders_for
-from chatserver.store import conversation_info
 from chatserver.store.customers import Customers
-from chatserver.store.orders import Orders
-from chatserver.store.replies import QuickReplies
 from chatserver.web import agents_api
 from chatserver.web.http import (
     MANAGERS,
@@ -42,7 +39,7 @@ async def load(request: Request, caller: Caller, conversation_id: str) -> Conver
     """The conversation if the caller may read it: supervisors and admins every one of their
     site; agents theirs (now or last), and the past ones of the customers they serve now."""
     h = hub(request)
-    conv = await h.conversations.get(caller.agent.site, conversation_id)
+    conv = await h.conversation(caller.agent.site, conversation_id)
     if conv is None:
         raise ApiError(404, "not_found", "no such conversation")
     if caller.manager or conv.agent == caller.agent.login:
@@ -53,8 +50,8 @@ async def load(request: Request, caller: Caller, conversation_id: str) -> Conver
 
 
 async def _customers_served(h: Hub, caller: Caller) -> set[str]:
-    state = await h.agents.state(caller.agent)
-    convs = [await h.conversations.get(caller.agent.site, c) for c in state.chats]
+    state = await h.agent_state(caller.agent)
+    convs = [await h.conversation(caller.agent.site, c) for c in state.chats]
     return {c.customer for c in convs if c is not None and c.customer}
 
 
@@ -80,16 +77,16 @@ async def list_conversations(request: Request, caller: Caller) -> Response:
     if customer := params.get("customer"):
         if not caller.manager and customer not in await _customers_served(h, caller):
             raise ApiError(403, "forbidden", "not a customer you serve now")
-        ids = await Customers(h.redis).conversations(site, customer, limit)
+        ids = await h.customers.conversations(site, customer, limit)
     elif visitor := params.get("visitor"):
         _require_manager(caller)
-        ids = [c.id for c in await h.conversations.of_visitor(site, visitor, limit)]
+        ids = [c.id for c in await h.recent(site, visitor, limit)]
     elif state := params.get("state"):
         _require_manager(caller)
         ids = await _in_state(h, site, state)
     else:
-        ids = list((await h.agents.state(caller.agent)).chats)
-    convs = [await h.conversations.get(site, i) for i in ids[:limit]]
+        ids = list((await h.agent_state(caller.agent)).chats)
+    convs = [await h.conversation(site, i) for i in ids[:limit]]
     return json({"conversations": [await summary(h, c) for c in convs if c is not None]})
 
 
@@ -103,11 +100,9 @@ async def _in_state(h: Hub, site: str, state: str) -> list[str]:
     if state == "queued":
         found = await h.site(site)
         depts = found.departments if found else ()
-        return [c for d in depts for c in await h.conversations.queue(site, d)]
+        return [c for d in depts for c in await h.queued(site, d)]
     if state == "assigned":
-        return [
-            c for a in await h.agents.of_site(site) for c in await h.agents.chats(site, a.login)
-        ]
+        return [c for a in await h.site_agents(site) for c in await h.agent_chats(site, a.login)]
     raise ApiError(422, "invalid_field", "state must be queued or assigned")
 
 
@@ -121,7 +116,7 @@ async def get_conversation(request: Request, caller: Caller) -> Response:
     h = hub(request)
     conv = await load(request, caller, request.path_params["conversation_id"])
     data = await summary(h, conv)
-    data.update(await conversation_info.details(h.redis, conv.site, conv.id))
+    data.update(await h.details(conv.site, conv.id))
     data["contact"] = _contact(conv)
     data["articles_read"] = outgoing.articles_read(conv)
     return json(data)
@@ -135,7 +130,7 @@ async def get_transcript(request: Request, caller: Caller) -> Response:
     after = request.query_params.get("after") or "0-0"
     if not frames.is_stream_id(after):
         raise ApiError(422, "invalid_field", "after must be a message id")
-    entries = await h.transcripts.read(conv.id, after, MAX_ENTRIES)
+    entries = await h.entries(conv.id, after, MAX_ENTRIES)
     files = gateway(request).files  # attachments get freshly signed URLs
     items = [files.present(conv.id, frames.entry_frame(conv.id, e.id, e.data)) for e in entries]
     more = len(entries) == MAX_ENTRIES
@@ -160,8 +155,8 @@ async def get_customer_panel(request: Request, caller: Caller) -> Response:
     if claimed and claimed != conv.customer:
         panel["claim"] = {"id": claimed, "verified": False}
     if conv.customer:
-        customers = Customers(h.redis)
-        await customers.link_conversation(conv.site, conv.customer, conv.id, conv.created_ms)
+        customers = h.customers
+        await h.link_customer(conv)
         profile = await customers.get(conv.site, conv.customer)
         panel["customer"] = _customer_json(conv.customer, profile)
         panel["orders"] = (await _orders(request, conv)).to_dict(now)
@@ -179,17 +174,17 @@ async def _orders(request: Request, conv: Conversation) -> OrdersView:
     h = hub(request)
     spawn = request.app.state.gateway.spawn
     allow = outbound.allow_of(h.settings)
-    return await orders_for(Orders(h.redis), conv.site, conv.customer, h.now_ms, spawn, allow)
+    return await orders_for(h.orders, conv.site, conv.customer, h.now_ms, spawn, allow)
 
 
 async def _history(h: Hub, conv: Conversation, customers: Customers) -> list[dict[str, Any]]:
     ids = await customers.conversations(conv.site, conv.customer, 21)
-    past = [await h.conversations.get(conv.site, i) for i in ids if i != conv.id]
+    past = [await h.conversation(conv.site, i) for i in ids if i != conv.id]
     result = []
     for c in past[:20]:
         if c is not None:
             item = await summary(h, c)
-            item["rating"] = (await conversation_info.details(h.redis, c.site, c.id))["rating"]
+            item["rating"] = (await h.details(c.site, c.id))["rating"]
             result.append(item)
     return result
 
@@ -218,7 +213,7 @@ async def render_reply(request: Request, caller: Caller) -> Response:
     body = await json_body(request)
     template = field(body, "template", str, "")
     if reply_id := field(body, "quick_reply_id", str, ""):
-        usable = {r.id: r for r in await QuickReplies(h.redis).for_agent(caller.agent)}
+        usable = {r.id: r for r in await h.quick_replies.for_agent(caller.agent)}
         if reply_id not in usable:
             raise ApiError(404, "not_found", "no such quick reply")
         template = usable[reply_id].text
@@ -238,7 +233,7 @@ async def _reply_context(request: Request, caller: Caller, conv: Conversation) -
     customer: dict[str, str] | None = dict(contact) or None
     latest = None
     if conv.customer:
-        profile = await Customers(h.redis).get(conv.site, conv.customer)
+        profile = await h.customers.get(conv.site, conv.customer)
         known = {k: v for k, v in (profile.to_dict() if profile else {}).items() if v}
         known.pop("updated_ms", None)
         customer = {**contact, **known, "id": conv.customer, "verified": "yes"}
@@ -260,8 +255,8 @@ async def overview(request: Request, caller: Caller) -> Response:
     now = h.now_ms()
     departments = []
     for dept in site.departments if site else ():
-        snap = await h.conversations.snapshot(site_key, dept)
-        head = await h.conversations.get(site_key, snap.queued[0]) if snap.queued else None
+        snap = await h.queue(site_key, dept)
+        head = await h.conversation(site_key, snap.queued[0]) if snap.queued else None
         eta = estimate_wait_seconds(len(snap.queued) + 1, snap.free_slots, snap.total_slots,
                                     snap.avg_handle_seconds or 180.0)  # fmt: skip
         departments.append({
@@ -270,5 +265,5 @@ async def overview(request: Request, caller: Caller) -> Response:
             "free_slots": snap.free_slots, "total_slots": snap.total_slots,
             "eta_seconds": eta, "avg_handle_seconds": snap.avg_handle_seconds,
         })  # fmt: skip
-    agents = [await agents_api.agent_json(h, a) for a in await h.agents.of_site(site_key)]
+    agents = [await agents_api.agent_json(h, a) for a in await h.site_agents(site_key)]
     return json({"departments": departments, "agents": agents, "now": now})

@@ -26,7 +26,6 @@ from starlette.routing import Route
 from chatserver.core import tokens
 from chatserver.mail import inbound
 from chatserver.mail.inbound import parse
-from chatserver.store.outbox import DemoMailbox
 
 TEMPLATES = Path(__file__).parent / "templates"
 DEMO_LANGS = {"en": "en", "zh": "zh-CN"}
@@ -121,7 +120,7 @@ async def mailbox(request: Request) -> Response:
     """/demo/mailbox: the mails the demo sent (newest first), each with a reply form when it
     has a reply address."""
     gateway = request.app.state.gateway
-    raws = await DemoMailbox(gateway.hub.redis).newest()
+    raws = await gateway.hub.mailbox.newest()
     context = {
         "mails": [_mail_view(raw) for raw in raws],
         "sink": gateway.settings.demo_mail_sink,
@@ -141,7 +140,7 @@ async def mailbox_reply(request: Request) -> Response:
         return HTMLResponse("forbidden", 403)
     form = parse_qs((await request.body())[: 64 * 1024].decode("utf-8", "replace"))
     wanted, text = form.get("message_id", [""])[0], form.get("text", [""])[0].strip()
-    raws = await DemoMailbox(gateway.hub.redis).newest()
+    raws = await gateway.hub.mailbox.newest()
     original = next((m for m in map(parse, raws) if str(m.get("Message-ID", "")) == wanted), None)
     if original is None or not original.get("Reply-To") or not text:
         return RedirectResponse("/demo/mailbox?result=nothing_to_send", 303)

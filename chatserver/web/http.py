@@ -16,7 +16,6 @@ from starlette.responses import JSONResponse, Response
 from chatserver.core.model import Agent, Role, ValidationError
 from chatserver.gateway.process import Gateway
 from chatserver.hub import Hub
-from chatserver.store import sessions
 from chatserver.store.clients import StorageError
 from chatserver.web import security
 
@@ -68,7 +67,7 @@ def json(data: Any, status: int = 200) -> Response:
 async def session_agent(request: Request, token: str) -> Agent | None:
     """The agent of a valid session: it exists, with the account version the session was
     made for (a password or role change, or removing the agent, ends its sessions)."""
-    found = await sessions.session_agent(hub(request).redis, token)
+    found = await hub(request).session_agent(token)
     return None if found is None else found[1]
 
 

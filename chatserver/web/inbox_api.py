@@ -46,11 +46,11 @@ async def list_inbox(request: Request, caller: Caller) -> Response:
     waiting = [
         (left_ms, conv_id)
         for dept in departments
-        for conv_id, left_ms in await h.conversations.inbox(site_key, dept, limit)
+        for conv_id, left_ms in await h.inbox(site_key, dept, limit)
     ]
     items = []
     for left_ms, conv_id in sorted(waiting)[:limit]:
-        conv = await h.conversations.get(site_key, conv_id)
+        conv = await h.conversation(site_key, conv_id)
         if conv is not None:
             items.append(await _item(h, conv, left_ms))
     return json({"messages": items})
@@ -62,7 +62,7 @@ async def take(request: Request, caller: Caller) -> Response:
     when they have no free slot; 404 when it is no longer in the inbox)."""
     h = hub(request)
     conversation_id = request.path_params["conversation_id"]
-    conv = await h.conversations.get(caller.agent.site, conversation_id)
+    conv = await h.conversation(caller.agent.site, conversation_id)
     if conv is None or conv.state is not ConversationState.LEFT:
         raise ApiError(*_REFUSALS["not_in_inbox"])
     if not caller.manager and conv.department not in caller.agent.departments:
@@ -70,7 +70,7 @@ async def take(request: Request, caller: Caller) -> Response:
     status = await h.take_left(caller.agent, conversation_id)
     if status != "taken":
         raise ApiError(*_REFUSALS[status])
-    taken = await h.conversations.get(caller.agent.site, conversation_id)
+    taken = await h.conversation(caller.agent.site, conversation_id)
     return json(await summary(h, taken or conv))
 
 
@@ -85,7 +85,7 @@ async def _item(h: Hub, conv: Conversation, left_ms: int) -> dict[str, Any]:
 
 async def _first_message(h: Hub, conversation_id: str) -> str | None:
     """The shopper's first message (its start), if it is among the first entries."""
-    for entry in await h.transcripts.read(conversation_id, "0-0", _PREVIEW_ENTRIES):
+    for entry in await h.entries(conversation_id, "0-0", _PREVIEW_ENTRIES):
         sender = entry.data.get("from") or {}
         if entry.data.get("kind") == "message" and sender.get("role") == "shopper":
             return str(entry.data.get("text", ""))[:PREVIEW_CHARS]

@@ -47,7 +47,7 @@ async def sign_in(gateway: Gateway, login: str, password: str, address: str) -> 
     except TimeoutError:
         return Refused(429, "busy", 1)
     try:
-        agent = await hub.agents.verify_password(login, password)
+        agent = await hub.verify_password(login, password)
     finally:
         gateway.password_slots.release()
     if agent is None:

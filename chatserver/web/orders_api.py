@@ -18,8 +18,6 @@ from chatserver.core.orders import OrderSource
 from chatserver.demo import PUBLISHED_SECRETS
 from chatserver.orders import push
 from chatserver.orders.view import orders_for
-from chatserver.store.customers import Customers
-from chatserver.store.orders import Orders
 from chatserver.web.agents_api import own_site
 from chatserver.web.http import (
     MANAGERS,
@@ -44,7 +42,7 @@ async def receive_push(request: Request) -> Response:
     h = hub(request)
     site = await h.site(request.path_params["site"])
     raw = await body_bytes(request, push.MAX_BODY)
-    store = Orders(h.redis)
+    store = h.orders
     secret = (await store.source(site.key)).push_secret if site else ""
     if secret in PUBLISHED_SECRETS and not h.settings.demo:
         secret = ""  # the demo's push secret is in our source: it counts only in the demo
@@ -56,7 +54,7 @@ async def receive_push(request: Request) -> Response:
     except orjson.JSONDecodeError:
         raise ApiError(400, "bad_json", "the body must be JSON") from None
     customers, orders = push.parse_batch(payload)
-    people, sold = await push.apply(Customers(h.redis), store, site.key, customers, orders)
+    people, sold = await push.apply(h.customers, store, site.key, customers, orders)
     return json({"customers": people.to_dict(), "orders": sold.to_dict()})
 
 
@@ -74,7 +72,7 @@ def source_json(source: OrderSource, last_error: tuple[str, int] | None = None) 
 @endpoint(roles=(Role.ADMIN,))
 async def get_source(request: Request, caller: Caller) -> Response:
     site = await own_site(request, caller)
-    store = Orders(hub(request).redis)
+    store = hub(request).orders
     return json(source_json(await store.source(site.key), await store.last_pull_error(site.key)))
 
 
@@ -84,7 +82,7 @@ async def put_source(request: Request, caller: Caller) -> Response:
     `pull_auth_header` keeps the one set. A host that is, or resolves to, an internal address
     is refused (422) unless the operator allows it."""
     site, body = await own_site(request, caller), await json_body(request)
-    store = Orders(hub(request).redis)
+    store = hub(request).orders
     current = await store.source(site.key)
     updated = replace(
         current,
@@ -119,7 +117,7 @@ async def _check_reachable(request: Request, url: str) -> None:
 async def rotate_push_secret(request: Request, caller: Caller) -> Response:
     """A new push secret (shown once); the old one stops working at once."""
     site = await own_site(request, caller)
-    store = Orders(hub(request).redis)
+    store = hub(request).orders
     secret = secrets.token_urlsafe(32)
     await store.save_source(site.key, replace(await store.source(site.key), push_secret=secret))
     return json({"push_secret": secret})
@@ -131,11 +129,11 @@ async def get_customer(request: Request, caller: Caller) -> Response:
     h = hub(request)
     site = await own_site(request, caller)
     customer_id = request.path_params["customer_id"]
-    customers = Customers(h.redis)
+    customers = h.customers
     profile = await customers.get(site.key, customer_id)
     spawn = request.app.state.gateway.spawn
     allow = outbound.allow_of(h.settings)
-    view = await orders_for(Orders(h.redis), site.key, customer_id, h.now_ms, spawn, allow)
+    view = await orders_for(h.orders, site.key, customer_id, h.now_ms, spawn, allow)
     return json({
         "customer": profile.to_dict() if profile else None,
         "orders": view.to_dict(h.now_ms()),

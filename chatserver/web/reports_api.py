@@ -42,7 +42,7 @@ def routes(prefix: str) -> list[Route]:
 
 def reports(request: Request) -> Reports:
     h = hub(request)
-    return Reports(h.rollups, h.agents)
+    return Reports(h.rollups, h.site_agents)
 
 
 @endpoint(roles=MANAGERS)

@@ -18,9 +18,6 @@ from starlette.routing import Route
 from chatserver.core import replies
 from chatserver.core.model import Conversation
 from chatserver.hub import Hub
-from chatserver.store.customers import Customers
-from chatserver.store.orders import Orders
-from chatserver.store.replies import QuickReplies
 from chatserver.web import conversations_api
 from chatserver.web.http import ApiError, Caller, endpoint, field, hub, json, json_body
 
@@ -54,7 +51,7 @@ async def search(request: Request, caller: Caller) -> Response:
         hit = _meta_hit(row, query, owners) or await _text_hit(h, row["id"], query)
         if hit is None:
             continue
-        conv = await h.conversations.get(site, row["id"])
+        conv = await h.conversation(site, row["id"])
         if conv is not None:
             results.append({**await _result(h, conv, row.get("tags", "")), **hit})
         if len(results) == limit:
@@ -71,7 +68,7 @@ def _limit(value: str) -> int:
 async def _customers_served(h: Hub, caller: Caller) -> set[str]:
     if caller.manager:
         return set()
-    state = await h.agents.state(caller.agent)
+    state = await h.agent_state(caller.agent)
     rows = await h.index.fields_of(caller.agent.site, list(state.chats), ("customer",))
     return {r["customer"] for r in rows if r.get("customer")}
 
@@ -89,13 +86,13 @@ async def _customers_matching(h: Hub, site: str, customers: set[str], query: str
     customer id -> what matched ('name', 'email' or 'order <number>')."""
     found: dict[str, str] = {}
     for customer in customers:
-        profile = await Customers(h.redis).get(site, customer)
+        profile = await h.customers.get(site, customer)
         if profile is not None and query in (profile.name or "").casefold():
             found[customer] = "name"
         elif profile is not None and query in (profile.email or "").casefold():
             found[customer] = "email"
         elif any(ch.isdigit() for ch in query):
-            for order in await Orders(h.redis).of_customer(site, customer, 20):
+            for order in await h.orders.of_customer(site, customer, 20):
                 if query in order.number.casefold():
                     found[customer] = f"order {order.number}"
                     break
@@ -114,7 +111,7 @@ def _meta_hit(row: dict[str, str], query: str, owners: dict[str, str]) -> dict[s
 
 
 async def _text_hit(h: Hub, conversation_id: str, query: str) -> dict[str, str] | None:
-    for entry in await h.transcripts.read(conversation_id, "0-0", TEXT_ENTRIES):
+    for entry in await h.entries(conversation_id, "0-0", TEXT_ENTRIES):
         text = str(entry.data.get("text") or "")
         if entry.data.get("kind") == "message" and query in text.casefold():
             return {"matched": "message", "excerpt": _excerpt(text, query)}
@@ -189,8 +186,8 @@ async def queue(request: Request, caller: Caller) -> Response:
     result = []
     for dept in departments:
         waiting = []
-        for position, conv_id in enumerate(await h.conversations.queue(site_key, dept), 1):
-            conv = await h.conversations.get(site_key, conv_id)
+        for position, conv_id in enumerate(await h.queued(site_key, dept), 1):
+            conv = await h.conversation(site_key, conv_id)
             if conv is None:
                 continue
             waiting.append({
@@ -204,7 +201,7 @@ async def queue(request: Request, caller: Caller) -> Response:
 
 
 async def _first_message(h: Hub, conversation_id: str) -> str | None:
-    for entry in await h.transcripts.read(conversation_id, "0-0", 10):
+    for entry in await h.entries(conversation_id, "0-0", 10):
         if entry.data.get("kind") == "message":
             return str(entry.data.get("text") or "")[:200]
     return None
@@ -220,7 +217,7 @@ async def reply_previews(request: Request, caller: Caller) -> Response:
     # The values POST .../render fills in, computed the same way (one place).
     values = await conversations_api._reply_context(request, caller, conv)
     previews = []
-    for reply in await QuickReplies(h.redis).for_agent(caller.agent):
+    for reply in await h.quick_replies.for_agent(caller.agent):
         rendered = replies.render(reply.text, values)
         previews.append({"id": reply.id, "preview": None if rendered.missing else rendered.text,
                          "missing": list(rendered.missing)})  # fmt: skip

@@ -105,8 +105,8 @@ async def _live_figures(hub: Hub, site: str, now_ms: int) -> dict[str, Any]:
     if cached and now_ms - cached[0] < FIGURES_MAX_AGE * 1000:
         return cached[1]
     team, room = [], False
-    for agent in await hub.agents.of_site(site):
-        state = await hub.agents.state(agent)
+    for agent in await hub.site_agents(site):
+        state = await hub.agent_state(agent)
         if state.status is AgentStatus.ONLINE and state.connections > 0:
             team.append({"name": agent.name.split()[0]})
             room = room or state.load < state.agent.capacity  # a free slot: `needs_room` rules

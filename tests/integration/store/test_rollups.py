@@ -49,7 +49,7 @@ async def rate(shop: Shop, conv_id: str, rating: str) -> bool:
 
 
 async def report(shop: Shop, now: int | None = None, **options: Any) -> dict[str, Any]:
-    reports = Reports(Rollups(shop.store.redis), shop.store.agents)
+    reports = Reports(Rollups(shop.store.redis), shop.store.agents.of_site)
     return await reports.report(shop.site, UTC_DAY, now or DAY + DAY_MS, **options)
 
 
@@ -168,7 +168,7 @@ async def test_a_day_in_another_time_zone_takes_its_own_hours(shop: Shop) -> Non
     await scripted_day(shop)
     # 09:00-11:00 UTC is 17:00-19:00 in Shanghai, the same local day.
     shanghai = Period.of(date(2030, 1, 15), date(2030, 1, 15), ZoneInfo("Asia/Shanghai"))
-    reports = Reports(Rollups(shop.store.redis), shop.store.agents)
+    reports = Reports(Rollups(shop.store.redis), shop.store.agents.of_site)
     found = await reports.report(shop.site, shanghai, DAY + DAY_MS)
     assert found["summary"]["conversations"] == 7
     assert {row["hour"] for row in found["hours"] if row["conversations"]} == {17}
@@ -277,7 +277,7 @@ async def test_the_demo_history_is_plausible_marked_and_seeded_once(shop: Shop) 
     assert await demo_history.seed(shop.store.redis, shop.site, agents, now, 30 * DAY_MS)
     assert not await demo_history.seed(shop.store.redis, shop.site, agents, now, 30 * DAY_MS)
     week = Period.of(date(2030, 1, 8), date(2030, 1, 14), ZoneInfo("UTC"))
-    reports = Reports(Rollups(shop.store.redis), shop.store.agents)
+    reports = Reports(Rollups(shop.store.redis), shop.store.agents.of_site)
     found = await reports.report(shop.site, week, now)
     assert found["demo_data"]
     s = found["summary"]
