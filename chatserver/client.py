@@ -27,6 +27,9 @@ Predicate = Callable[[Frame], bool]
 # 60 frames, then at half its sustained 20 frames a second.
 RESEND_BURST = 30
 RESEND_PER_SECOND = 10.0
+# After `rate_limited` the unacknowledged messages are resent this much later (jittered), once
+# however many such errors arrive meanwhile (section 15: slow down, then resend).
+RATE_LIMITED_DELAY = 1.0
 
 
 class ClientClosed(Exception):
@@ -204,6 +207,7 @@ class ResumingClient:
         self._runner: asyncio.Task[None] | None = None
         self._stopping = False
         self._jobs: set[asyncio.Task[None]] = set()
+        self._slowed = False  # a resend after `rate_limited` is scheduled
 
     async def start(self) -> None:
         await self._connect_once(self.urls[0])
@@ -286,6 +290,11 @@ class ResumingClient:
             self._later(self._resend(list(self.outbox), 0))  # storage is back: all unacked
         elif kind == "error" and frame.get("code") == "unavailable" and frame.get("ref"):
             self._later(self._resend([frame["ref"]], 0.5))  # that one message, a bit later
+        elif kind == "error" and frame.get("code") == "rate_limited" and not self._slowed:
+            # Which frame was dropped is not said (no ref) or more may follow: all unacked
+            # messages, once, after a pause.
+            self._slowed = True
+            self._later(self._resend_slowed())
         elif kind == "conversation" and conv_id:
             self.logs.setdefault(conv_id, ConversationLog(epoch=frame["epoch"]))
         self.events.append(frame)
@@ -309,6 +318,13 @@ class ResumingClient:
                 if i >= RESEND_BURST:
                     await asyncio.sleep(1 / RESEND_PER_SECOND)  # a pace, not a wait
                 await client.send(frame)
+
+    async def _resend_slowed(self) -> None:
+        try:
+            await asyncio.sleep(RATE_LIMITED_DELAY * (0.5 + random.random()))  # a pause
+        finally:
+            self._slowed = False
+        await self._resend(list(self.outbox), 0)
 
     async def send_message(self, conversation_id: str, text: str) -> str:
         """Queue a message in the outbox and send it; returns its client message id."""

@@ -66,7 +66,14 @@ async def _traffic_through(
         await agent.send_message(conv, f"agent {round_}")
         await asyncio.sleep(0.05)  # pacing of the traffic, not a synchronisation
     for client in (shopper, agent):
-        await client.until(lambda c=client: not c.outbox, scaled(40))
+        try:
+            await client.until(lambda c=client: not c.outbox, scaled(40))
+        except TimeoutError:  # say what is stuck (seen once in CI, not reproduced)
+            errors = [f for f in client.events if f.get("type") in ("error", "service")]
+            raise AssertionError(
+                f"unacked {[f['text'] for f in client.outbox.values()]}; "
+                f"last errors and service frames {errors[-6:]}; reconnects {client.reconnects}"
+            ) from None
     stored = await _messages(redis, conv)
     acked = {a["id"] for c in (shopper, agent) for a in c.acks.values()}
     assert acked <= set(stored), f"acked but lost: {sorted(acked - set(stored))}"

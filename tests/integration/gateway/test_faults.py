@@ -274,3 +274,31 @@ async def test_shopper_who_leaves_the_queue_too_long_is_abandoned(
     assert await redis.hget(keys.conversation(site_key, conv), "state") == "abandoned"
     assert await redis.zscore(keys.queue(site_key, "sales"), conv) is None
     await events.aclose()
+
+
+async def test_the_reference_client_resends_what_the_visitor_rate_refused(
+    redis: Redis, site_key: str, servers: StartServer
+) -> None:
+    """Messages over the visitor's rate are refused `rate_limited` (with their ref) and stay in
+    the outbox: the client slows down and resends them, and every one is stored once, without
+    a reconnect."""
+    server = await servers(CHAT_VISITOR_RATE_PER_SECOND=2, CHAT_VISITOR_RATE_BURST=2)
+    await make_site(redis, site_key, departments=("sales",))
+    shopper = ResumingClient([f"{server.ws_url}/ws/v1/shopper?site={site_key}"],
+                             {"site": site_key})  # fmt: skip
+    await shopper.start()
+    try:
+        await shopper.send({"type": "start"})
+        await shopper.until(lambda: bool(shopper.logs), scaled(10))
+        conv = next(iter(shopper.logs))
+        sent = [await shopper.send_message(conv, f"hurried {i}") for i in range(6)]
+        await shopper.until(
+            lambda: any(f.get("code") == "rate_limited" for f in shopper.events), scaled(10)
+        )
+        await shopper.until(lambda: not shopper.outbox, scaled(20))
+        assert set(shopper.acks) == set(sent)
+        assert shopper.reconnects == 0
+        stored = [e["cmid"] for _, e in await _stream(redis, conv) if e["kind"] == "message"]
+        assert sorted(stored) == sorted(sent), "each stored once"
+    finally:
+        await shopper.stop()
