@@ -10,6 +10,7 @@ beyond its Redis client and small caches, so any process can do anything.
 from __future__ import annotations
 
 import asyncio
+import functools
 import os
 import socket
 import time
@@ -29,6 +30,7 @@ from chatserver.store import conversation_info, limits, sessions, sites
 from chatserver.store.agents import Agents, AgentState
 from chatserver.store.articles import Articles, count_request
 from chatserver.store.attachments import AttachmentIndex, count_upload
+from chatserver.store.batch import TickBatch
 from chatserver.store.clients import Redis
 from chatserver.store.conversation_index import ConversationIndex
 from chatserver.store.conversations import Assignment, Conversations, QueueSnapshot
@@ -106,6 +108,10 @@ class Hub:
         # Without an SMTP server nothing is queued: no mail is promised that nothing would send.
         self.outbox = Outbox(redis, scripts, _consumer_name()) if settings.smtp_url else None
         self._names: dict[str, tuple[str, float]] = {}
+        # Every agent frame checks its session: the checks of one loop tick share a round trip.
+        self._session_checks: TickBatch[tuple[sessions.Session, str], bool] = TickBatch(
+            functools.partial(sessions.still_valid, redis)
+        )
         self._serving: dict[tuple[str, str], asyncio.Future[list[Assignment]]] = {}
         self._serve_again: set[tuple[str, str]] = set()
 
@@ -357,6 +363,10 @@ class Hub:
 
     async def end_session(self, token: str) -> None:
         await sessions.end_session(self.redis, token)
+
+    async def session_valid(self, session: sessions.Session, site: str) -> bool:
+        """Whether the session still exists for the account version it was made for."""
+        return await self._session_checks((session, site))
 
     async def sessions_valid(self, checks: list[tuple[sessions.Session, str]]) -> list[bool]:
         """For each (session, site): whether the session still exists for that account."""

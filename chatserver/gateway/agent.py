@@ -93,7 +93,7 @@ class AgentConnection(Connection):
         if identity is None:
             return False
         agent, session = identity
-        return (await self.hub.sessions_valid([(session, agent.site)]))[0]
+        return await self.hub.session_valid(session, agent.site)
 
     def identity(self) -> tuple[Agent, sessions.Session] | None:
         """Who this socket is for and by which session (None before a good hello)."""

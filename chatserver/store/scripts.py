@@ -16,9 +16,10 @@ scripts are safe to repeat). docs/scaling.md has the cost and the loss window wi
 
 from __future__ import annotations
 
+import functools
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from importlib import resources
 from typing import Any, cast
 
@@ -37,6 +38,7 @@ from redis.exceptions import (
 )
 
 from chatserver.store import clients
+from chatserver.store.batch import TickBatch
 
 _SITE_SCRIPTS = (
     "enqueue",
@@ -55,6 +57,10 @@ _PLAIN_SCRIPTS = ("append", "login_attempt", "mail_enqueue", "mail_settle", "mai
                   "mail_replies_due", "mail_reply")  # fmt: skip
 # The writes a client is told about: with replicas > 0 they are acked once replicated.
 WAITED = frozenset({"append", "enqueue", "assign", "take", "transfer", "finish"})
+# Called by many sockets at once (every message): the calls of one event-loop tick share one
+# round trip (store/batch.py), unless each must be followed by its own WAIT or on Cluster.
+BATCHED = frozenset({"append"})
+Call = tuple[list[str], list[Any]]  # KEYS, ARGV
 # What a failover or a slot move looks like to a client of one node: re-read the slot map.
 _TOPOLOGY_CHANGES = (ConnectionError, TimeoutError, MovedError, AskError, ClusterDownError,
                      TryAgainError)  # fmt: skip
@@ -99,6 +105,10 @@ class Scripts:
             if self._cluster:
                 source = sharded(source)
             self._scripts[name] = redis.register_script(source)
+        self._batches: dict[str, TickBatch[Call, Any]] = {}
+        if not self._cluster:
+            for name in BATCHED - (WAITED if replicas else frozenset()):
+                self._batches[name] = TickBatch(functools.partial(self._many, name))
 
     async def call(self, name: str, keys: list[str], args: list[Any]) -> Any:
         """Run script `name` with KEYS `keys` and ARGV `args`."""
@@ -106,10 +116,39 @@ class Scripts:
         try:
             if self._replicas and name in WAITED:
                 return await self._call_waited(name, keys, args)
+            batch = self._batches.get(name)
+            if batch is not None:
+                return await batch((keys, args))
             return await self._scripts[name](keys=keys, args=args)
         finally:
             if self._timed is not None:
                 self._timed(name, time.perf_counter() - began)
+
+    def batch(self, name: str) -> TickBatch[Call, Any] | None:
+        """The batch script `name`'s calls go through (None: each call its own round trip)."""
+        return self._batches.get(name)
+
+    async def _many(self, name: str, calls: Sequence[Call]) -> list[Any]:
+        """Script `name` once per call, in one pipeline (one round trip); each result, or the
+        error of that call, in order. A call refused NOSCRIPT (a restarted Redis) did not run:
+        the script is loaded and those calls made again."""
+        script = self._scripts[name]
+        results: list[Any] = [None] * len(calls)
+        todo = list(range(len(calls)))
+        for attempt in (1, 2):
+            async with self._redis.pipeline(transaction=False) as pipe:
+                for i in todo:
+                    keys, args = calls[i]
+                    pipe.evalsha(script.sha, len(keys), *keys, *args)
+                replies = await pipe.execute(raise_on_error=False)
+            for i, reply in zip(todo, replies, strict=True):
+                results[i] = reply
+            todo = [i for i, reply in zip(todo, replies, strict=True)
+                    if isinstance(reply, NoScriptError)]  # fmt: skip
+            if not todo or attempt == 2:
+                break
+            await self._redis.script_load(script.script)
+        return results
 
     async def _call_waited(self, name: str, keys: list[str], args: list[Any]) -> Any:
         if not self._cluster:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import orjson
@@ -73,7 +74,7 @@ async def session_agent(redis: Redis, token: str) -> tuple[Session, Agent] | Non
     return session, agent
 
 
-async def still_valid(redis: Redis, checks: list[tuple[Session, str]]) -> list[bool]:
+async def still_valid(redis: Redis, checks: Sequence[tuple[Session, str]]) -> list[bool]:
     """For each (session, site of its agent): whether the session still exists and the
     agent still has the account version it was made for. One round trip for all of them."""
     if not checks:
