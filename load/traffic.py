@@ -150,10 +150,22 @@ async def open_loop(ledger: Ledger, steps: list[Step], end_ns: int) -> None:
             if due >= end_ns:
                 continue
             ledger.send(streams[i], due, now)
-            step = bisect_right(ledger.step_starts, due) - 1
-            heapq.heappush(heap, (due + periods[step], i))
+            heapq.heappush(heap, (next_due(due, ledger.step_starts, periods), i))
         if heap:
             await asyncio.sleep(max(0, heap[0][0] - time.monotonic_ns()) / 1e9)
+
+
+def next_due(due: int, starts: list[int], periods: list[int]) -> int:
+    """A stream's next send after `due`, at the period of `due`'s step; a send that would fall
+    into the next step is moved to that step's period (its phase within the period kept), so
+    that each step's window sends at that step's rate from its start (not, for one old
+    period, at the previous step's)."""
+    step = bisect_right(starts, due) - 1
+    nxt = due + periods[step]
+    if step + 1 < len(starts) and nxt > starts[step + 1]:
+        start = starts[step + 1]
+        nxt = start + (nxt - start) * periods[step + 1] // periods[step]
+    return nxt
 
 
 async def drain(ledger: Ledger, timeout: float) -> None:
