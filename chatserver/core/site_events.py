@@ -25,6 +25,7 @@ class Kind(StrEnum):
     AGENT = "agent"  # an agent's status or capacity changed
     UPDATED = "updated"  # conv's metadata changed (no routing change)
     REVOKED = "revoked"  # an agent's sessions ended (password, role, removal, logout)
+    SITE = "site"  # the site's settings changed (store/sites.py save_site)
     OTHER = "other"  # anything this version does not know (ignored)
 
 

@@ -15,7 +15,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from chatserver.core import site_events
-from chatserver.core.model import Conversation
+from chatserver.core.model import Conversation, Site
 from chatserver.store import keys
 from chatserver.store.bus import Bus
 
@@ -61,6 +61,41 @@ class ConversationCache:
         conversation_id = site_events.parse(payload).conv
         if conversation_id:
             self._entries.pop(conversation_id, None)
+
+
+class SiteCache:
+    """Sites as this process last read them: every shopper's handshake needs its site (a
+    reconnect storm of 10,000 sockets read the same JSON 10,000 times, each through the Redis
+    pool the hellos wait on). An entry is kept only while the bus is up and only for a site
+    that exists (so unknown keys cost no subscription); `save_site` publishes a `site` event
+    on the site's channel, which drops the entry in every process."""
+
+    def __init__(self, read: Callable[[str], Awaitable[Site | None]], bus: Bus) -> None:
+        self._read = read
+        self._bus = bus
+        self._entries: dict[str, Site] = {}
+        self._followed: set[str] = set()
+        bus.on_state(lambda up: self._entries.clear())
+
+    async def get(self, key: str) -> Site | None:
+        hit = self._entries.get(key)
+        if hit is not None:
+            return hit
+        site = await self._read(key)
+        if site is None or not self._bus.up:
+            return site
+        if key not in self._followed:
+            self._followed.add(key)
+            await self._bus.subscribe(keys.site_channel(key), self._on_site_event)
+            site = await self._read(key)  # an edit made before the subscription counted
+            if site is None:
+                return None
+        self._entries[key] = site
+        return site
+
+    def _on_site_event(self, channel: str, payload: dict[str, Any]) -> None:
+        if site_events.parse(payload).kind is site_events.Kind.SITE:
+            self._entries.pop(keys.site_of_channel(channel), None)
 
 
 class AvailabilityCache:

@@ -16,7 +16,7 @@ from chatserver.config import Settings
 from chatserver.core import outgoing
 from chatserver.core.frames import CloseCode
 from chatserver.core.model import Conversation, Site
-from chatserver.gateway.cache import AvailabilityCache, ConversationCache
+from chatserver.gateway.cache import AvailabilityCache, ConversationCache, SiteCache
 from chatserver.gateway.queues import QueueWatch
 from chatserver.gateway.site_router import SiteRouter
 from chatserver.hub import Hub
@@ -43,6 +43,7 @@ class Gateway:
         self.queues = QueueWatch(hub.queue, self.bus)
         self.conversations = ConversationCache(hub.conversation, self.bus)
         self.availability = AvailabilityCache(self.bus)
+        self.site_cache = SiteCache(hub.site, self.bus)
         self.connections: set[Connection] = set()
         self.agent_connections: set[AgentConnection] = set()
         self.secret = b""

@@ -15,7 +15,7 @@ if TYPE_CHECKING:
     from chatserver.config import Settings
     from chatserver.core.model import Conversation, Site
     from chatserver.gateway.agent import AgentConnection
-    from chatserver.gateway.cache import AvailabilityCache, ConversationCache
+    from chatserver.gateway.cache import AvailabilityCache, ConversationCache, SiteCache
     from chatserver.gateway.connection import Connection
     from chatserver.gateway.queues import QueueWatch
     from chatserver.gateway.site_router import SiteRouter
@@ -32,6 +32,7 @@ class Services(Protocol):
     queues: QueueWatch  # queue positions of queued shoppers
     conversations: ConversationCache  # conversations, current as long as the bus is up
     availability: AvailabilityCache  # the welcome's agents-online figure
+    site_cache: SiteCache  # sites, current as long as the bus is up
     files: Files  # signed URLs of attachments
     admission: asyncio.Semaphore  # frames handled at once by the process
     connections: set[Connection]  # the process's sockets (close all, bus state)

@@ -41,7 +41,7 @@ class ShopperConnection(Connection):
 
     async def refuse_reason(self) -> str:
         key = self.ws.query_params.get("site", "")
-        self.site = await self.hub.site(key) if key else None
+        self.site = await self.services.site_cache.get(key) if key else None
         if self.site is None:
             return "unknown site"
         origin = self.ws.headers.get("origin")

@@ -8,7 +8,7 @@ from typing import Any
 import orjson
 from redis.asyncio import Redis
 
-from chatserver.core import widget_settings
+from chatserver.core import site_events, widget_settings
 from chatserver.core.model import Site
 from chatserver.store import keys
 
@@ -26,6 +26,9 @@ async def save_site(redis: Redis, site: Site) -> None:
     if widget:  # only when set: older processes read the site as before
         data["widget"] = widget
     await redis.hset(keys.SITES, site.key, orjson.dumps(data))
+    # Processes that keep the site (gateway/cache.py SiteCache) read it again.
+    changed = site_events.encode(site_events.SiteEvent(site_events.Kind.SITE))
+    await redis.publish(keys.site_channel(site.key), orjson.dumps(changed))
 
 
 async def load_site(redis: Redis, key: str) -> Site | None:

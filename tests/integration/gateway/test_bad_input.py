@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 import websockets
 from redis.asyncio import Redis
@@ -154,3 +156,31 @@ async def test_errors_about_a_conversation_name_it(
     error = await client.wait_for("error", scaled(10))
     assert (error["code"], error["conversation_id"]) == ("not_found", "not-mine")
     await client.close()
+
+
+async def _refused(server: ServerProcess, site_key: str, origin: str) -> bool:
+    client = Client(f"{server.ws_url}/ws/v1/shopper?site={site_key}", origin=origin)
+    try:
+        await client.connect()
+    except websockets.InvalidStatus as refused:
+        return refused.response.status_code == 403
+    await client.close()
+    return False
+
+
+async def test_an_edited_site_is_read_again_by_every_process(
+    redis: Redis, site_key: str, two_servers: tuple[ServerProcess, ServerProcess]
+) -> None:
+    """Processes keep the sites their handshakes read (gateway/cache.py SiteCache): an edit
+    (here the allowed origins) reaches each of them through the site's channel."""
+    await make_site(redis, site_key, origins=("https://shop.example",))
+    for server in two_servers:  # each process has read and kept the site now
+        assert not await _refused(server, site_key, "https://shop.example")
+        assert await _refused(server, site_key, "https://new.example")
+    await make_site(redis, site_key, origins=("https://new.example",))
+    deadline = asyncio.get_running_loop().time() + scaled(5)
+    for server in two_servers:
+        while not await _refused(server, site_key, "https://shop.example"):
+            assert asyncio.get_running_loop().time() < deadline, "the old site is still kept"
+            await asyncio.sleep(0.05)  # the edit's event is on its way: ask again
+        assert not await _refused(server, site_key, "https://new.example")
