@@ -130,8 +130,8 @@ function entry(f) {
   const chat = chats.get(f.conversation_id);
   if (!chat || !chat.add(f)) return;
   if (f.attachment) refreshFiles(chat.id);
-  if (f.type === "message" && f.from?.role === "agent" && f.from?.id === BOOT.agent.id) {
-    chat.outbox.delete(f.client_msg_id);
+  if ((f.type === "message" || f.type === "note") && f.from?.role === "agent" && f.from?.id === BOOT.agent.id) {
+    chat.outbox.delete(f.client_msg_id); // our own echo, before or after its ack
   }
   if (isShopperMessage(f)) {
     chat.typingUntil = 0;

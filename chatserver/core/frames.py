@@ -233,8 +233,11 @@ def entry_frame(conversation_id: str, entry_id: str, entry: dict[str, Any]) -> d
         if entry.get("via"):  # 'email': the shopper wrote it by mail (docs/email.md)
             message["via"] = entry["via"]
         return message
-    if kind == "note":
-        return {"type": "note", **base, "from": entry["from"], "text": entry["text"]}
+    if kind == "note":  # a note given with a transfer has no client message id
+        note = {"type": "note", **base, "from": entry["from"], "text": entry["text"]}
+        if entry.get("cmid"):
+            note["client_msg_id"] = entry["cmid"]
+        return note
     fields = {k: v for k, v in entry.items() if k not in ("kind", "event", "internal")}
     return {**fields, "type": "event", **base, "event": entry.get("event", "unknown")}
 

@@ -209,3 +209,14 @@ def test_stream_ids_order_as_number_pairs_not_strings() -> None:
     ids = ["10-0", "9-5", "9-10", "10"]
     assert sorted(ids, key=frames.stream_id_key) == ["9-5", "9-10", "10-0", "10"]
     assert frames.stream_id_key("10") == (10, 0)
+
+
+def test_a_note_frame_carries_its_authors_client_message_id_when_it_has_one() -> None:
+    author = {"role": "agent", "id": "amy", "name": "Amy"}
+    written = {"kind": "note", "internal": True, "from": author, "text": "VIP", "cmid": "n-1"}
+    assert frames.entry_frame("c", "5-0", written) == {
+        "type": "note", "conversation_id": "c", "id": "5-0", "ts": 5, "from": author,
+        "text": "VIP", "client_msg_id": "n-1",
+    }  # fmt: skip
+    with_a_transfer = {k: v for k, v in written.items() if k != "cmid"}
+    assert "client_msg_id" not in frames.entry_frame("c", "5-0", with_a_transfer)
