@@ -263,7 +263,9 @@ export class Chat {
 
   /** @param {Frame} f */
   onConversation(f) {
-    if (!this.saved.conv && OPEN.includes(f.state) && this.starting()) {
+    // The reply to our start, even if it ended before we heard of it (an agent may close a chat
+    // the moment it is assigned); an earlier chat of this visitor (in the welcome) only if open.
+    if (!this.saved.conv && this.starting() && (OPEN.includes(f.state) || !this.earlier(f.conversation_id))) {
       this.adopt(f.conversation_id, f.epoch);
       this.replaying = true; // the server follows a started conversation from its beginning
     }
@@ -515,6 +517,15 @@ export class Chat {
   // --- state the view reads ---------------------------------------------------------------
   ended() {
     return Boolean(this.conv && (this.conv.state === "closed" || this.conv.state === "abandoned"));
+  }
+
+  /**
+   * @param {string} id
+   * @returns {boolean} whether the welcome listed it: an earlier conversation of this visitor
+   */
+  earlier(id) {
+    const listed = /** @type {Frame[]} */ ((this.welcome && this.welcome.conversations) || []);
+    return listed.some((c) => c.conversation_id === id);
   }
 
   starting() {
