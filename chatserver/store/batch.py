@@ -5,7 +5,7 @@ loop. Each call alone is a round trip: a write to Redis's socket, a read, and re
 per-call work around them (pool, retry, timeout), and on loopback the write is most of the
 cost. A `TickBatch` collects the calls of one tick and makes one round trip for all of them
 (a pipeline, not a transaction: each call keeps its own atomicity and its own result).
-Measured in docs/performance.md ("Redis round trips per tick").
+Measured in docs/performance.md ("Gateway v2, third pass: Redis round trips per loop tick").
 
 A call's result (or its own error, such as a script's refusal) goes to its caller; an error of
 the round trip itself (Redis down) goes to every caller of the batch.
