@@ -68,34 +68,41 @@ class SiteCache:
     reconnect storm of 10,000 sockets read the same JSON 10,000 times, each through the Redis
     pool the hellos wait on). An entry is kept only while the bus is up and only for a site
     that exists (so unknown keys cost no subscription); `save_site` publishes a `site` event
-    on the site's channel, which drops the entry in every process."""
+    on the site's channel, which drops the entry in every process. A read that an edit's event
+    overtook is returned but not kept (its reply may predate the edit)."""
 
     def __init__(self, read: Callable[[str], Awaitable[Site | None]], bus: Bus) -> None:
         self._read = read
         self._bus = bus
         self._entries: dict[str, Site] = {}
         self._followed: set[str] = set()
+        self._edits: dict[str, int] = {}  # key -> `site` events heard
         bus.on_state(lambda up: self._entries.clear())
 
     async def get(self, key: str) -> Site | None:
         hit = self._entries.get(key)
         if hit is not None:
             return hit
+        edits = self._edits.get(key, 0)
         site = await self._read(key)
         if site is None or not self._bus.up:
             return site
         if key not in self._followed:
             self._followed.add(key)
             await self._bus.subscribe(keys.site_channel(key), self._on_site_event)
+            edits = self._edits.get(key, 0)
             site = await self._read(key)  # an edit made before the subscription counted
             if site is None:
                 return None
-        self._entries[key] = site
+        if self._bus.up and self._edits.get(key, 0) == edits:
+            self._entries[key] = site
         return site
 
     def _on_site_event(self, channel: str, payload: dict[str, Any]) -> None:
         if site_events.parse(payload).kind is site_events.Kind.SITE:
-            self._entries.pop(keys.site_of_channel(channel), None)
+            key = keys.site_of_channel(channel)
+            self._entries.pop(key, None)
+            self._edits[key] = self._edits.get(key, 0) + 1
 
 
 class AvailabilityCache:

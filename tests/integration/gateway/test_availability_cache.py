@@ -1,6 +1,6 @@
-"""The per-process cache of which departments have an agent online (every shopper's welcome
-says so): one computation however many hellos ask at once, and none kept across an agent's
-change, against a real Redis and the real event bus."""
+"""The per-process caches of the welcome and the handshake, against a real Redis and the real
+event bus: which departments have an agent online (one computation however many hellos ask at
+once, none kept across an agent's change), and the sites (none kept across an edit)."""
 
 from __future__ import annotations
 
@@ -12,8 +12,9 @@ import pytest
 from redis.asyncio import Redis
 
 from chatserver.core import site_events
+from chatserver.core.model import Site
 from chatserver.core.site_events import Kind, SiteEvent
-from chatserver.gateway.cache import AvailabilityCache
+from chatserver.gateway.cache import AvailabilityCache, SiteCache
 from chatserver.store import clients, keys
 from chatserver.store.bus import Bus
 from chatserver.store.embedded import EmbeddedRedis
@@ -89,3 +90,36 @@ async def test_a_result_computed_across_an_agent_change_is_not_kept(
     compute.release.set()
     assert await cache.get(site_key, compute) == {"sales": True}
     assert compute.calls == 3
+
+
+async def test_a_site_read_overtaken_by_an_edit_is_not_kept(
+    bus: Bus, redis: Redis, site_key: str
+) -> None:
+    old, new = (Site(site_key, name, ("sales",)) for name in ("Old", "New"))
+    replies = [old, old, old, new]  # what Redis answered, read by read
+    pending = asyncio.Event()
+    release = asyncio.Event()
+
+    async def read(key: str) -> Site | None:
+        answer = replies.pop(0)
+        if len(replies) == 1:  # the third read: its reply predates the edit below
+            pending.set()
+            await release.wait()
+        return answer
+
+    cache = SiteCache(read, bus)
+    assert await cache.get(site_key) is old  # read, subscribe, read again: kept
+    assert await cache.get(site_key) is old  # from the cache
+    seen = asyncio.Event()
+    await bus.subscribe(keys.site_channel(site_key), lambda channel, payload: seen.set())
+    edited = orjson.dumps(site_events.encode(SiteEvent(Kind.SITE)))
+    await redis.publish(keys.site_channel(site_key), edited)
+    await asyncio.wait_for(seen.wait(), scaled(5))  # the cache dropped it
+    reading = asyncio.create_task(cache.get(site_key))
+    await asyncio.wait_for(pending.wait(), scaled(5))
+    seen.clear()
+    await redis.publish(keys.site_channel(site_key), edited)  # an edit while it reads
+    await asyncio.wait_for(seen.wait(), scaled(5))
+    release.set()
+    assert await reading is old  # returned as read...
+    assert await cache.get(site_key) is new  # ...but not kept: the next handshake reads again
