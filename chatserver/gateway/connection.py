@@ -23,6 +23,7 @@ from chatserver.core import frames, outgoing
 from chatserver.core.frames import CloseCode, ErrorCode, Frame, ProtocolError
 from chatserver.core.model import Conversation
 from chatserver.core.site_events import SiteEvent
+from chatserver.gateway import eager
 from chatserver.reports import metrics
 from chatserver.store import keys
 from chatserver.store.clients import StorageError
@@ -307,9 +308,11 @@ class Connection:
         self._kick()
 
     def _kick(self) -> None:
-        """Start the writer if frames wait and none runs (it stops when the queue is empty)."""
+        """Write what is queued, if no writer is at it: at once, as far as the socket takes it;
+        a writer task goes on only where a send has to wait (the client reads slowly). It stops
+        when the queue is empty."""
         if self._out and self._accepted and self._writer is None and not self._ended:
-            self._writer = asyncio.create_task(self._write_loop())
+            self._writer = eager.start(self._write_loop())
 
     async def _write_loop(self) -> None:
         try:
