@@ -26,7 +26,7 @@ from chatserver.core.frames import stream_id_key
 from chatserver.core.model import Agent, AgentStatus, Conversation, ConversationState, Site
 from chatserver.mail import notices, to_record
 from chatserver.reports import metrics
-from chatserver.store import conversation_info, limits, sessions, sites
+from chatserver.store import clients, conversation_info, limits, sessions, sites
 from chatserver.store.agents import Agents, AgentState
 from chatserver.store.articles import Articles, count_request
 from chatserver.store.attachments import AttachmentIndex, count_upload
@@ -81,9 +81,11 @@ class Hub:
         self.redis = redis
         self.settings = settings
         self.now_ms = clock
+        # The hot path's own connection (store/lane.py), where the Redis is one over TCP.
+        self._lane = lane = clients.lane_for(redis)
         self.scripts = scripts = Scripts(
             redis, metrics.redis_call,
-            settings.redis_replicas_ack, settings.redis_replicas_timeout_ms,
+            settings.redis_replicas_ack, settings.redis_replicas_timeout_ms, lane,
         )  # fmt: skip
         self.agents = Agents(redis, scripts)
         counting = Counting(_days_ms(settings.reports_keep_days), _days_ms(settings.reopen_days))
@@ -108,7 +110,8 @@ class Hub:
         # Without an SMTP server nothing is queued: no mail is promised that nothing would send.
         self.outbox = Outbox(redis, scripts, _consumer_name()) if settings.smtp_url else None
         self._names: dict[str, tuple[str, float]] = {}
-        # Every agent frame checks its session: the checks of one loop tick share a round trip.
+        # Every agent frame checks its session: the checks of one loop tick share a round trip
+        # (on the lane, its write does that by itself).
         self._session_checks: TickBatch[tuple[sessions.Session, str], bool] = TickBatch(
             functools.partial(sessions.still_valid, redis)
         )
@@ -366,6 +369,8 @@ class Hub:
 
     async def session_valid(self, session: sessions.Session, site: str) -> bool:
         """Whether the session still exists for the account version it was made for."""
+        if self._lane is not None:
+            return (await sessions.still_valid(self._lane, [(session, site)]))[0]
         return await self._session_checks((session, site))
 
     async def sessions_valid(self, checks: list[tuple[sessions.Session, str]]) -> list[bool]:

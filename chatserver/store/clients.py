@@ -18,16 +18,20 @@ Three topologies, chosen by the URL's scheme (docs/scaling.md):
 from __future__ import annotations
 
 import asyncio
+import builtins
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, cast
 from urllib.parse import parse_qs, unquote
 
-from redis.asyncio import BlockingConnectionPool, Redis
+from redis.asyncio import BlockingConnectionPool, Connection, Redis
 from redis.asyncio.cluster import ClusterNode, ClusterPipeline, RedisCluster
 from redis.asyncio.retry import Retry
 from redis.asyncio.sentinel import Sentinel, SentinelConnectionPool
 from redis.backoff import ExponentialBackoff, NoBackoff
 from redis.exceptions import ConnectionError, RedisClusterException, RedisError, TimeoutError
+
+from chatserver.store.lane import Lane
 
 StorageError = RedisError
 __all__ = [
@@ -175,12 +179,64 @@ def command_client(url: str, connections: int) -> Redis:
         return _cluster(topology, connections, Retry(ExponentialBackoff(cap=1.0, base=0.1), 8))
     if topology.kind == "sentinel":
         return _sentinel_master(topology, connections, retry, [ConnectionError, TimeoutError])
+    quick = {"connection_class": QuickSendConnection} if url.startswith("redis://") else {}
     pool = BlockingConnectionPool.from_url(
         url, max_connections=connections, timeout=10, decode_responses=True,
         health_check_interval=10, socket_connect_timeout=2, socket_timeout=5,
-        retry=retry, retry_on_error=[ConnectionError, TimeoutError],
+        retry=retry, retry_on_error=[ConnectionError, TimeoutError], **quick,
     )  # fmt: skip
     return Redis(connection_pool=pool)
+
+
+class QuickSendConnection(Connection):
+    """A TCP connection that writes a command at once. redis-py bounds every write with
+    `asyncio.wait_for`, which on Python 3.11 is a task per command and two more turns of the
+    event loop before the command leaves. A write the socket takes whole cannot block, so only
+    one that leaves bytes behind waits, bounded by `socket_timeout` as before; failures end the
+    connection as redis-py's own send does (measured in docs/performance.md)."""
+
+    async def send_packed_command(
+        self, command: bytes | str | Iterable[bytes], check_health: bool = True
+    ) -> None:
+        if not self.is_connected:
+            await self.connect_check_health(check_health=False)
+        if check_health:  # returns at once unless a health check is due
+            await self.check_health()  # type: ignore[no-untyped-call]
+        writer = self._writer
+        if writer is None:  # not connected after all: redis-py's path says why
+            await super().send_packed_command(command, check_health=False)
+            return
+        if isinstance(command, str):
+            command = command.encode()
+        if isinstance(command, bytes):
+            command = [command]
+        try:
+            writer.writelines(command)
+            if writer.transport.get_write_buffer_size():
+                await asyncio.wait_for(writer.drain(), self.socket_timeout)
+        except builtins.TimeoutError as exc:  # redis's TimeoutError shadows the name
+            await self.disconnect(nowait=True)
+            raise TimeoutError("Timeout writing to socket") from exc
+        except OSError as exc:
+            await self.disconnect(nowait=True)
+            raise ConnectionError(f"Error while writing to socket: {exc}") from exc
+        except BaseException:  # cancelled mid-write: what was sent is unknown
+            await self.disconnect(nowait=True)
+            raise
+
+
+def lane_for(redis: Redis) -> Lane | None:
+    """A lane (store/lane.py) to the Redis of command client `redis`, if that is one Redis
+    over plain TCP; else None (TLS, unix sockets, Sentinel and Cluster keep redis-py's path)."""
+    pool = getattr(redis, "connection_pool", None)
+    if pool is None or pool.connection_class is not QuickSendConnection:
+        return None
+    kwargs = pool.connection_kwargs
+    return Lane(
+        kwargs.get("host", "localhost"), int(kwargs.get("port", 6379)), int(kwargs.get("db", 0)),
+        kwargs.get("username"), kwargs.get("password"),
+        kwargs.get("socket_connect_timeout") or 2.0, kwargs.get("socket_timeout") or 5.0,
+    )  # fmt: skip
 
 
 def bus_client(url: str) -> Redis:

@@ -33,12 +33,14 @@ from redis.exceptions import (
     MovedError,
     NoScriptError,
     RedisClusterException,
+    ResponseError,
     TimeoutError,
     TryAgainError,
 )
 
 from chatserver.store import clients
 from chatserver.store.batch import TickBatch
+from chatserver.store.lane import Lane
 
 _SITE_SCRIPTS = (
     "enqueue",
@@ -89,10 +91,14 @@ class Scripts:
         timed: Callable[[str, float], None] | None = None,
         replicas: int = 0,
         wait_ms: int = 1000,
+        lane: Lane | None = None,
     ) -> None:
         """`timed(name, seconds)`, if given, is told how long each call took (metrics).
-        `replicas`: replicas that must have each WAITED write before it returns (0: none)."""
+        `replicas`: replicas that must have each WAITED write before it returns (0: none).
+        `lane` (store/lane.py, owned from now on): the connection calls go through, those that
+        wait for replicas excepted; the calls of one loop tick share its write."""
         self._redis = redis
+        self._lane = lane
         self._timed = timed
         self._replicas = replicas
         self._wait_ms = wait_ms
@@ -106,7 +112,7 @@ class Scripts:
                 source = sharded(source)
             self._scripts[name] = redis.register_script(source)
         self._batches: dict[str, TickBatch[Call, Any]] = {}
-        if not self._cluster:
+        if not self._cluster and lane is None:
             for name in BATCHED - (WAITED if replicas else frozenset()):
                 self._batches[name] = TickBatch(functools.partial(self._many, name))
 
@@ -116,6 +122,8 @@ class Scripts:
         try:
             if self._replicas and name in WAITED:
                 return await self._call_waited(name, keys, args)
+            if self._lane is not None:
+                return await self._on_lane(self._lane, name, keys, args)
             batch = self._batches.get(name)
             if batch is not None:
                 return await batch((keys, args))
@@ -128,11 +136,28 @@ class Scripts:
         """The batch script `name`'s calls go through (None: each call its own round trip)."""
         return self._batches.get(name)
 
+    async def _on_lane(self, lane: Lane, name: str, keys: list[str], args: list[Any]) -> Any:
+        script = self._scripts[name]
+        for attempt in (1, 2):
+            try:
+                return await lane.execute("EVALSHA", script.sha, len(keys), *keys, *args)
+            except NoScriptError:  # a restarted Redis: load it, once
+                if attempt == 2:
+                    raise
+                await lane.execute("SCRIPT", "LOAD", script.script)
+        raise AssertionError("unreachable")
+
     async def _many(self, name: str, calls: Sequence[Call]) -> list[Any]:
         """Script `name` once per call, in one pipeline (one round trip); each result, or the
         error of that call, in order. A call refused NOSCRIPT (a restarted Redis) did not run:
         the script is loaded and those calls made again."""
         script = self._scripts[name]
+        if len(calls) == 1:  # a pipeline of one costs more than the call (a quiet tick)
+            keys, args = calls[0]
+            try:
+                return [await script(keys=keys, args=args)]  # reloads after NOSCRIPT itself
+            except ResponseError as exc:  # the call's own error (Redis answered)
+                return [exc]
         results: list[Any] = [None] * len(calls)
         todo = list(range(len(calls)))
         for attempt in (1, 2):
@@ -197,7 +222,9 @@ class Scripts:
         return result
 
     async def aclose(self) -> None:
-        """Close the per-node clients of replicated writes (Cluster only)."""
+        """Close the lane and the per-node clients of replicated writes (Cluster only)."""
+        if self._lane is not None:
+            await self._lane.aclose()
         for client in self._nodes.values():
             await client.aclose()
         self._nodes.clear()

@@ -13,6 +13,7 @@ import hashlib
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import orjson
 from redis.asyncio import Redis
@@ -20,6 +21,7 @@ from redis.asyncio import Redis
 from chatserver.core.model import Agent
 from chatserver.store import keys
 from chatserver.store.agents import load_agent, revoked_event
+from chatserver.store.lane import Lane
 
 MAX_TOKEN_CHARS = 200
 _SEPARATOR = "\t"  # never part of a login (core.model.check_login)
@@ -74,16 +76,27 @@ async def session_agent(redis: Redis, token: str) -> tuple[Session, Agent] | Non
     return session, agent
 
 
-async def still_valid(redis: Redis, checks: Sequence[tuple[Session, str]]) -> list[bool]:
+async def still_valid(redis: Redis | Lane, checks: Sequence[tuple[Session, str]]) -> list[bool]:
     """For each (session, site of its agent): whether the session still exists and the
     agent still has the account version it was made for. One round trip for all of them."""
     if not checks:
         return []
-    async with redis.pipeline(transaction=False) as pipe:
-        for session, site in checks:
-            pipe.get(keys.session(session.digest))
-            pipe.hget(keys.agents(site), session.login)
-        replies = await pipe.execute()
+    replies: list[Any]
+    if isinstance(redis, Lane):
+        replies = await redis.execute_many([
+            command for session, site in checks for command in (
+                ("GET", keys.session(session.digest)), ("HGET", keys.agents(site), session.login)
+            )
+        ])  # fmt: skip
+        for reply in replies:
+            if isinstance(reply, Exception):
+                raise reply
+    else:
+        async with redis.pipeline(transaction=False) as pipe:
+            for session, site in checks:
+                pipe.get(keys.session(session.digest))
+                pipe.hget(keys.agents(site), session.login)
+            replies = await pipe.execute()
     return [
         stored is not None
         and _session(session.digest, str(stored)) == session
