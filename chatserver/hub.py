@@ -357,7 +357,7 @@ class Hub:
         return await self.agents.chats(site, login)
 
     async def session_agent(self, token: str) -> tuple[sessions.Session, Agent] | None:
-        return await sessions.session_agent(self.redis, token)
+        return await sessions.session_agent(self.redis, token, self.scripts.reads)
 
     async def create_session(self, agent: Agent) -> tuple[str, int]:
         """A new session of `agent`: (token, seconds it lasts)."""
@@ -375,7 +375,7 @@ class Hub:
 
     async def sessions_valid(self, checks: list[tuple[sessions.Session, str]]) -> list[bool]:
         """For each (session, site): whether the session still exists for that account."""
-        return await sessions.still_valid(self.redis, checks)
+        return await sessions.still_valid(self.scripts.reads, checks)
 
     async def agents_here(self, site: str, pairs: list[tuple[str, str]]) -> None:
         """These (login, connection) pairs are live: their presence is renewed."""

@@ -6,6 +6,7 @@ Every state change is one Lua script; the loops here only choose which script to
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from typing import cast
 
@@ -85,13 +86,14 @@ class Conversations:
         return created
 
     async def get(self, site: str, conversation_id: str) -> Conversation | None:
-        raw = await self._redis.hgetall(keys.conversation(site, conversation_id))
+        raw = await self._scripts.reads.hgetall(keys.conversation(site, conversation_id))
         return _from_hash(raw) if raw else None
 
     async def of_visitor(self, site: str, visitor: str, limit: int = 20) -> list[Conversation]:
         """The visitor's conversations, newest first."""
-        ids = await self._redis.zrevrange(keys.visitor_convs(site, visitor), 0, limit - 1)
-        found = [await self.get(site, i) for i in ids]
+        reads = self._scripts.reads
+        ids = await reads.zrevrange(keys.visitor_convs(site, visitor), 0, limit - 1)
+        found = await asyncio.gather(*(self.get(site, i) for i in ids))  # one round trip
         return [c for c in found if c is not None]
 
     async def serve(self, site: str, department: str, now_ms: int) -> list[Assignment]:

@@ -14,7 +14,12 @@ Redis restart) is sent again on a new one, up to three times with a short backof
 command sent here is safe to repeat); a reply that does not come within `timeout` seconds ends
 the connection and fails every command waiting on it (`TimeoutError`); an error reply goes to
 its own caller only (`ResponseError`, `NoScriptError`...). Only plain TCP Redis (`redis://`)
-gets a lane (clients.lane_for); other topologies keep redis-py's path.
+gets a lane (clients.lane_for); other topologies keep redis-py's path. Never send a blocking
+command (BLPOP, XREAD BLOCK...) here: every caller waits behind it.
+
+The reads of a socket's hello and resume (a session, a visitor's conversations, a transcript's
+entries) go here too, through the few methods below that answer as redis-py does, so a store
+can be given either client for them (`Scripts.reads`).
 """
 
 from __future__ import annotations
@@ -96,6 +101,33 @@ class Lane:
 
         replies: list[Any] = await self._retry.call_with_retry(attempt, failed)
         return replies
+
+    # --- reads shaped as redis-py's (decode_responses=True), for stores given either client --
+    async def get(self, key: str) -> str | None:
+        reply: str | None = await self.execute("GET", key)
+        return reply
+
+    async def hget(self, key: str, field: str) -> str | None:
+        reply: str | None = await self.execute("HGET", key, field)
+        return reply
+
+    async def hgetall(self, key: str) -> dict[str, str]:
+        flat = await self.execute("HGETALL", key)
+        return dict(zip(flat[::2], flat[1::2], strict=True))
+
+    async def zrevrange(self, key: str, start: int, end: int) -> list[str]:
+        reply: list[str] = await self.execute("ZREVRANGE", key, start, end)
+        return reply
+
+    async def xrange(
+        self, key: str, min: str = "-", max: str = "+", count: int | None = None
+    ) -> list[tuple[str, dict[str, str]]]:
+        args: list[Arg] = ["XRANGE", key, min, max]
+        if count is not None:
+            args += ["COUNT", count]
+        rows = await self.execute(*args)
+        return [(entry_id, dict(zip(fields[::2], fields[1::2], strict=True)) if fields else {})
+                for entry_id, fields in rows]  # fmt: skip
 
     async def aclose(self) -> None:
         self._closed = True

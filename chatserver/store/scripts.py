@@ -132,6 +132,11 @@ class Scripts:
             if self._timed is not None:
                 self._timed(name, time.perf_counter() - began)
 
+    @property
+    def reads(self) -> Redis | Lane:
+        """The client for the hot path's reads: the lane if there is one, else the client."""
+        return self._lane or self._redis
+
     def batch(self, name: str) -> TickBatch[Call, Any] | None:
         """The batch script `name`'s calls go through (None: each call its own round trip)."""
         return self._batches.get(name)

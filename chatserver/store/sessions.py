@@ -55,7 +55,7 @@ async def create_session(
     return token
 
 
-async def find_session(redis: Redis, token: str) -> Session | None:
+async def find_session(redis: Redis | Lane, token: str) -> Session | None:
     """The session a token names, or None if it is unknown or expired (its agent unchecked)."""
     if not token or len(token) > MAX_TOKEN_CHARS:
         return None
@@ -64,10 +64,12 @@ async def find_session(redis: Redis, token: str) -> Session | None:
     return None if value is None else _session(digest, str(value))
 
 
-async def session_agent(redis: Redis, token: str) -> tuple[Session, Agent] | None:
+async def session_agent(
+    redis: Redis, token: str, reads: Redis | Lane | None = None
+) -> tuple[Session, Agent] | None:
     """The session and its agent, if the token names a live session of the agent's current
-    account version; else None."""
-    session = await find_session(redis, token)
+    account version; else None. `reads`: the client for the session's read (default `redis`)."""
+    session = await find_session(reads or redis, token)
     if session is None:
         return None
     agent = await load_agent(redis, session.login)

@@ -89,12 +89,14 @@ class Transcripts:
     ) -> list[Entry]:
         """Entries strictly after stream id `after`, oldest first, at most `count`."""
         start = "-" if after in ("", "0", "0-0") else f"({after}"
-        rows = await self._redis.xrange(keys.transcript(conversation_id), start, "+", count)
+        reads = self._scripts.reads
+        rows = await reads.xrange(keys.transcript(conversation_id), start, "+", count)
         return [Entry(str(i), orjson.loads(f["e"])) for i, f in rows]
 
     async def has(self, conversation_id: str, entry_id: str) -> bool:
         """Whether the stream holds an entry with exactly `entry_id`."""
-        rows = await self._redis.xrange(keys.transcript(conversation_id), entry_id, entry_id, 1)
+        reads = self._scripts.reads
+        rows = await reads.xrange(keys.transcript(conversation_id), entry_id, entry_id, 1)
         return bool(rows)
 
     async def stored_id(self, conversation_id: str, dedupe: str) -> str | None:

@@ -6,6 +6,7 @@ from redis.asyncio import Redis
 
 from chatserver.client import Client
 from chatserver.store import keys
+from chatserver.store.scripts import Scripts
 from chatserver.store.transcripts import Transcripts
 from tests.conftest import scaled
 from tests.integration.conftest import StartServer
@@ -87,7 +88,7 @@ async def test_msgpack_clients_get_the_same_frames(
     conv = await start_chat(shopper, "binary hello")
     message = await shopper.wait_for("message", scaled(10), conversation_id=conv)
     assert message["text"] == "binary hello"
-    entries = await Transcripts(redis, None).read(conv)  # type: ignore[arg-type]
+    entries = await Transcripts(redis, Scripts(redis)).read(conv)
     assert entries[-1].id == message["id"]
     await shopper.close()
 

@@ -171,3 +171,26 @@ def test_only_one_redis_over_tcp_gets_a_lane() -> None:
     assert clients.lane_for(clients.plain_client("redis://127.0.0.1:6390/2")) is None
     assert clients.lane_for(clients.command_client("rediss://127.0.0.1:6390", 4)) is None
     assert clients.lane_for(clients.command_client("unix:///tmp/redis.sock", 4)) is None
+
+
+async def test_its_reads_answer_as_redis_pys_do(lane: Lane, redis: Redis) -> None:
+    """Stores are given either client for their hot reads (Scripts.reads)."""
+    text, hashed, ranked, stream = _key(), _key(), _key(), _key()
+    await redis.set(text, "é")
+    await redis.hset(hashed, mapping={"a": "1", "b": "two"})
+    await redis.zadd(ranked, {"x": 1, "y": 2, "z": 3})
+    for i in range(3):
+        await redis.xadd(stream, {"e": f"entry {i}", "n": str(i)})
+    first = (await redis.xrange(stream))[0][0]
+    for ours, theirs in [
+        (lane.get(text), redis.get(text)),
+        (lane.get(_key()), redis.get(_key())),
+        (lane.hget(hashed, "b"), redis.hget(hashed, "b")),
+        (lane.hgetall(hashed), redis.hgetall(hashed)),
+        (lane.hgetall(_key()), redis.hgetall(_key())),
+        (lane.zrevrange(ranked, 0, 1), redis.zrevrange(ranked, 0, 1)),
+        (lane.xrange(stream), redis.xrange(stream)),
+        (lane.xrange(stream, f"({first}", "+", 1), redis.xrange(stream, f"({first}", "+", 1)),
+        (lane.xrange(_key()), redis.xrange(_key())),
+    ]:
+        assert await ours == await theirs
