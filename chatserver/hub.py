@@ -10,6 +10,7 @@ beyond its Redis client and small caches, so any process can do anything.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import os
 import socket
@@ -23,7 +24,14 @@ from chatserver.config import Settings
 from chatserver.core import mail
 from chatserver.core.attachments import Attachment
 from chatserver.core.frames import stream_id_key
-from chatserver.core.model import Agent, AgentStatus, Conversation, ConversationState, Site
+from chatserver.core.model import (
+    Agent,
+    AgentStatus,
+    Conversation,
+    ConversationState,
+    FirstMessage,
+    Site,
+)
 from chatserver.mail import notices, to_record
 from chatserver.reports import metrics
 from chatserver.store import clients, conversation_info, limits, sessions, sites
@@ -41,7 +49,7 @@ from chatserver.store.replies import QuickReplies
 from chatserver.store.rollups import Counting, Rollups
 from chatserver.store.scripts import Scripts
 from chatserver.store.throttle import LoginThrottle
-from chatserver.store.transcripts import Entry, Limits, Rate, Transcripts
+from chatserver.store.transcripts import Entry, Limits, Rate, Refused, Transcripts
 
 NAME_CACHE_SECONDS = 60.0
 MAX_TRANSCRIPT_MAILS = 3  # per conversation
@@ -140,8 +148,12 @@ class Hub:
         priority: int = 0,
         customer: str = "",
         extra: dict[str, str] | None = None,
+        first: FirstMessage | None = None,
     ) -> Conversation:
-        """Open a conversation in `department`'s queue and serve the queue at once."""
+        """Open a conversation in `department`'s queue and serve the queue at once. `first`:
+        the shopper's opening message, stored before the queue is served, so an agent is
+        given the question with the chat (and can never end it before it exists). A limit
+        refusing it is left to the caller's own post of it, which says so."""
         conv = Conversation(
             id=uuid.uuid4().hex,
             site=site.key,
@@ -158,6 +170,10 @@ class Hub:
         await self.conversations.forget_old(site.key, visitor, conv.created_ms, self._keep_ms)
         await self.link_customer(conv)  # their history, whatever becomes of this chat
         await self.event(conv.id, "created", department=department)
+        if first is not None:
+            with contextlib.suppress(Refused):
+                await self.post(conv, first.sender, first.client_msg_id, first.text,
+                                via=first.via)  # fmt: skip
         await self.serve(site.key, department)
         return await self.conversations.get(site.key, conv.id) or conv
 

@@ -179,3 +179,13 @@ def check_outcome(value: str) -> str:
     if value not in OUTCOMES:
         raise ValidationError(f"outcome must be one of {', '.join(OUTCOMES)}, got {value!r}")
     return value
+
+
+@dataclass(frozen=True, slots=True)
+class FirstMessage:
+    """A conversation's opening message, stored with it before an agent is given the chat."""
+
+    sender: dict[str, str]  # {"role": "shopper", "id": visitor}
+    client_msg_id: str
+    text: str
+    via: str = ""  # 'email': written by mail

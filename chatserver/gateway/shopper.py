@@ -11,7 +11,7 @@ import orjson
 
 from chatserver.core import frames, outgoing, site_events, tokens
 from chatserver.core.frames import MAX_ID_CHARS, ErrorCode, Frame, ProtocolError
-from chatserver.core.model import Conversation, ConversationState, Site
+from chatserver.core.model import Conversation, ConversationState, FirstMessage, Site
 from chatserver.core.site_events import SiteEvent
 from chatserver.demo import PUBLISHED_SECRETS
 from chatserver.gateway.connection import Connection
@@ -146,9 +146,12 @@ class ShopperConnection(Connection):
                 extra["articles_read"] = orjson.dumps(read).decode()
             if self.claimed and self.claimed != self.customer:
                 extra["claimed_customer"] = self.claimed
+            text = frame.get("text")
+            first = FirstMessage(self.sender(), frame["client_msg_id"], text) if text else None
             conv = await self.hub.start_conversation(
-                self.site, self.visitor, department, customer=self.customer, extra=extra
-            )
+                self.site, self.visitor, department, customer=self.customer, extra=extra,
+                first=first,
+            )  # fmt: skip
         if read and conv.extra.get("articles_read") is None:
             await self.hub.set_details(conv, {"articles_read": orjson.dumps(read).decode()})
         if contact:  # a new conversation has it among its fields already
@@ -160,10 +163,15 @@ class ShopperConnection(Connection):
         self.send(await self.services.summary(conv, self.role))
         self._track_queue(conv)
         await self.watch(conv.id, "0-0", conv.epoch)
-        if frame.get("text"):
-            await self.on_message(Frame("message", {
-                "conversation_id": conv.id, "client_msg_id": frame["client_msg_id"],
-                "text": frame["text"]}))  # fmt: skip
+        if not frame.get("text"):
+            return
+        cmid = frame["client_msg_id"]
+        stored = await self.hub.stored_id(conv, self.sender(), cmid) if started else None
+        if stored is not None:  # stored with the new conversation: acked as new
+            self.send(outgoing.ack(conv.id, cmid, stored, True))
+        else:  # into the visitor's open conversation (or refused: its error says why)
+            message = {"conversation_id": conv.id, "client_msg_id": cmid, "text": frame["text"]}
+            await self.on_message(Frame("message", message))
 
     async def _count_start(self) -> None:
         """A new conversation is within the visitor's and the address's hourly limits, or

@@ -31,7 +31,7 @@ from mailparser_reply import EmailReplyParser
 
 from chatserver.core import mail
 from chatserver.core.frames import MAX_TEXT_CHARS
-from chatserver.core.model import ConversationState
+from chatserver.core.model import ConversationState, FirstMessage
 from chatserver.store.transcripts import Refused
 
 if TYPE_CHECKING:
@@ -245,17 +245,17 @@ async def _append(hub: Hub, conv_id: str, site_key: str, cmid: str, text: str) -
     site = await hub.site(site_key)
     if conv is None or site is None:
         raise Refused("gone")
+    sender = {"role": "shopper", "id": conv.visitor}
     if not conv.open:  # ended conversations never reopen: a new one continues it
         extra = {k: v for k, v in conv.extra.items() if k in ("name", "email")}
         extra.update(left_message="1", continues=conv.id)
         department = conv.department if conv.department in site.departments else ""
         conv = await hub.start_conversation(
             site, conv.visitor, department or site.default_department, customer=conv.customer,
-            extra=extra,
+            extra=extra, first=FirstMessage(sender, cmid, text, via="email"),
         )  # fmt: skip
         await hub.event(conv_id, "continued", continued_in=conv.id, via="email", internal=True)
-    sender = {"role": "shopper", "id": conv.visitor}
-    await hub.post(conv, sender, cmid, text, via="email")
+    await hub.post(conv, sender, cmid, text, via="email")  # stored once (deduplicated)
     if conv.state is ConversationState.QUEUED:  # answering by mail, not waiting in the widget
         await hub.leave_message(conv)
     return conv.id

@@ -317,3 +317,31 @@ async def test_agent_gets_a_chat_assigned_while_the_event_bus_was_down(
     assert first["text"] == "did anyone see this?"
     await agent.close()
     await shopper.close()
+
+
+async def test_a_starts_text_is_stored_before_an_agent_is_given_the_chat(
+    redis: Redis, site_key: str, server: ServerProcess
+) -> None:
+    """The agent gets the question with the chat, and closing it at once cannot refuse it."""
+    import orjson
+
+    site = await make_site(redis, site_key)
+    await make_agent(redis, site, f"{site_key}-ann")
+    agent = await agent_client(server, f"{site_key}-ann")
+    shopper, _ = await shopper_client(server, site)
+    await shopper.send({"type": "start", "text": "is it waterproof?", "client_msg_id": "q1"})
+    assigned = await agent.wait_for("conversation", scaled(10), state="assigned")
+    conv = assigned["conversation_id"]
+    await agent.send({"type": "close", "conversation_id": conv, "outcome": "resolved"})
+
+    answer = await shopper.wait_for("ack", scaled(10), client_msg_id="q1")
+    assert answer["duplicate"] is False
+    assert not [f for f in shopper.received if f.get("type") == "error"]
+    entries = [orjson.loads(f["e"]) for _, f in await redis.xrange(keys.transcript(conv))]
+    kinds = [e.get("event") or e["kind"] for e in entries]
+    assert kinds[:3] == ["created", "message", "assigned"], kinds
+    assert entries[1]["text"] == "is it waterproof?"
+    question = await agent.wait_for("message", scaled(10), conversation_id=conv)
+    assert question["id"] == answer["id"]
+    await agent.close()
+    await shopper.close()
