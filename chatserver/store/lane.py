@@ -86,6 +86,8 @@ class Lane:
     async def execute_many(self, commands: Sequence[Sequence[Arg]]) -> list[Any]:
         """The replies of `commands`, sent together; an error reply is returned in its place.
         Connection errors and timeouts are raised (after the retries)."""
+        if not commands:
+            return []  # no reply would ever come for it
         packed = b"".join(_pack(command) for command in commands)
 
         async def attempt() -> list[Any]:

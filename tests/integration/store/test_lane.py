@@ -64,6 +64,7 @@ async def test_an_error_reply_reaches_its_caller_only(lane: Lane, redis: Redis) 
     assert outcomes[1] == 42
     replies = await lane.execute_many([("INCR", text), ("GET", number)])
     assert isinstance(replies[0], ResponseError) and replies[1] == "42"
+    assert await lane.execute_many([]) == []
 
 
 async def test_a_cancelled_caller_does_not_shift_the_replies_of_others(
