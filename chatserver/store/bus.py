@@ -24,6 +24,7 @@ from redis.asyncio.cluster import RedisCluster
 from redis.exceptions import ConnectionError, RedisClusterException, RedisError
 
 from chatserver.store import clients
+from chatserver.store.subscriber import RawPubSub
 
 log = logging.getLogger(__name__)
 
@@ -49,7 +50,7 @@ class Bus:
         self._handlers: dict[str, set[Handler]] = defaultdict(set)
         self._confirmed: dict[str, asyncio.Future[None]] = {}
         self._listeners: list[StateListener] = []
-        self._pubsub: PubSub | None = None
+        self._pubsub: PubSub | RawPubSub | None = None
         self._task: asyncio.Task[None] | None = None
         self._pending: set[asyncio.Task[None]] = set()
         self._stopping = False
@@ -131,7 +132,8 @@ class Bus:
             backoff = min(backoff * 2, 2.0)
 
     async def _connect(self) -> None:
-        self._pubsub = self._redis.pubsub()
+        # On one Redis over TCP, hiredis reads the subscription directly (store/subscriber.py).
+        self._pubsub = clients.subscriber_for(self._redis) or self._redis.pubsub()
         # A dummy channel keeps the connection in subscribed mode even with no socket.
         channels = [*self._handlers, KEEPALIVE]
         for channel in self._handlers:
@@ -199,7 +201,7 @@ class Bus:
         if self._pubsub is not None:
             with contextlib.suppress(RedisError, OSError, TimeoutError):
                 async with asyncio.timeout(CONNECT_TIMEOUT):
-                    await self._pubsub.aclose()  # type: ignore[no-untyped-call]
+                    await self._pubsub.aclose()
             self._pubsub = None
 
 

@@ -32,6 +32,7 @@ from redis.backoff import ExponentialBackoff, NoBackoff
 from redis.exceptions import ConnectionError, RedisClusterException, RedisError, TimeoutError
 
 from chatserver.store.lane import Lane
+from chatserver.store.subscriber import RawPubSub
 
 StorageError = RedisError
 __all__ = [
@@ -228,15 +229,36 @@ class QuickSendConnection(Connection):
 def lane_for(redis: Redis) -> Lane | None:
     """A lane (store/lane.py) to the Redis of command client `redis`, if that is one Redis
     over plain TCP; else None (TLS, unix sockets, Sentinel and Cluster keep redis-py's path)."""
-    pool = getattr(redis, "connection_pool", None)
-    if pool is None or pool.connection_class is not QuickSendConnection:
+    kwargs = _plain_tcp(redis, QuickSendConnection)
+    if kwargs is None:
         return None
-    kwargs = pool.connection_kwargs
     return Lane(
         kwargs.get("host", "localhost"), int(kwargs.get("port", 6379)), int(kwargs.get("db", 0)),
         kwargs.get("username"), kwargs.get("password"),
         kwargs.get("socket_connect_timeout") or 2.0, kwargs.get("socket_timeout") or 5.0,
     )  # fmt: skip
+
+
+def subscriber_for(redis: Redis) -> RawPubSub | None:
+    """A subscriber (store/subscriber.py) to the Redis of bus client `redis`, if that is one
+    Redis over plain TCP; else None (the bus uses redis-py's PubSub)."""
+    kwargs = _plain_tcp(redis, Connection)
+    if kwargs is None:
+        return None
+    return RawPubSub(
+        kwargs.get("host", "localhost"), int(kwargs.get("port", 6379)), kwargs.get("username"),
+        kwargs.get("password"), kwargs.get("socket_connect_timeout") or 2.0,
+    )  # fmt: skip
+
+
+def _plain_tcp(redis: Redis, connection_class: type[Connection]) -> dict[str, Any] | None:
+    """The connection settings of `redis` if its connections are exactly `connection_class`
+    (a subclass is something else: TLS, unix sockets, Sentinel's)."""
+    pool = getattr(redis, "connection_pool", None)
+    if pool is None or pool.connection_class is not connection_class:
+        return None
+    kwargs: dict[str, Any] = pool.connection_kwargs
+    return kwargs
 
 
 def bus_client(url: str) -> Redis:

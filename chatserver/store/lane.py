@@ -68,7 +68,7 @@ class Lane:
         retry: Retry | None = None,
     ) -> None:
         self._address = (host, port)
-        self._hello = _setup_commands(db, username, password)
+        self._hello = setup_commands(db, username, password)
         self._connect_timeout = connect_timeout
         self._timeout = timeout
         self._retry = retry or Retry(ExponentialBackoff(cap=0.5, base=0.05), 3)
@@ -88,7 +88,7 @@ class Lane:
         Connection errors and timeouts are raised (after the retries)."""
         if not commands:
             return []  # no reply would ever come for it
-        packed = b"".join(_pack(command) for command in commands)
+        packed = b"".join(pack(command) for command in commands)
 
         async def attempt() -> list[Any]:
             link = await self._connected()
@@ -165,7 +165,7 @@ class Lane:
         except OSError as exc:  # the builtin TimeoutError (of asyncio.timeout) included
             raise ConnectionError(f"Error connecting to {self._address}: {exc}") from exc
         if self._hello:
-            replies = await link.send(b"".join(_pack(c) for c in self._hello), len(self._hello))
+            replies = await link.send(b"".join(pack(c) for c in self._hello), len(self._hello))
             for reply in replies:
                 if isinstance(reply, Exception):
                     link.abort(ConnectionError(f"setting up the connection: {reply}"))
@@ -203,7 +203,7 @@ class _Link(asyncio.Protocol):
             if reply is False:  # not whole yet
                 return
             future, count, replies, _ = self._waiting[0]
-            replies.append(_error(reply) if isinstance(reply, ResponseError) else reply)
+            replies.append(error_of(reply) if isinstance(reply, ResponseError) else reply)
             if len(replies) == count:
                 self._waiting.popleft()
                 if not future.done():  # its caller may have been cancelled
@@ -260,7 +260,7 @@ class _Link(asyncio.Protocol):
                 future.set_exception(error)
 
 
-def _setup_commands(db: int, username: str | None, password: str | None) -> list[list[Arg]]:
+def setup_commands(db: int, username: str | None, password: str | None) -> list[list[Arg]]:
     commands: list[list[Arg]] = []
     if password:
         commands.append(["AUTH", username, password] if username else ["AUTH", password])
@@ -269,7 +269,7 @@ def _setup_commands(db: int, username: str | None, password: str | None) -> list
     return commands
 
 
-def _pack(args: Sequence[Arg]) -> bytes:
+def pack(args: Sequence[Arg]) -> bytes:
     """A command in RESP: an array of bulk strings."""
     parts = [b"*%d\r\n" % len(args)]
     for arg in args:
@@ -285,7 +285,7 @@ def _pack(args: Sequence[Arg]) -> bytes:
     return b"".join(parts)
 
 
-def _error(reply: ResponseError) -> Exception:
+def error_of(reply: ResponseError) -> Exception:
     """The error reply as redis-py raises it: its class by the error code; "ERR " dropped."""
     message = str(reply)
     code = message.split(" ", 1)[0]
