@@ -26,7 +26,7 @@ if [ -f package.json ]; then ensure_node_modules; fi
 timings="setup $(seconds_since "$started")"
 
 export PATH="$VENV/bin:$PATH"
-pytest_flags=()
+pytest_flags=(--durations=25)  # the slowest tests, for keeping the suite within CI's 20 minutes
 case "${CI:-}" in
   "" | 0 | false) ;;
   *)
