@@ -18,8 +18,6 @@ Three topologies, chosen by the URL's scheme (docs/scaling.md):
 from __future__ import annotations
 
 import asyncio
-import builtins
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, cast
 from urllib.parse import parse_qs, unquote
@@ -180,57 +178,20 @@ def command_client(url: str, connections: int) -> Redis:
         return _cluster(topology, connections, Retry(ExponentialBackoff(cap=1.0, base=0.1), 8))
     if topology.kind == "sentinel":
         return _sentinel_master(topology, connections, retry, [ConnectionError, TimeoutError])
-    quick = {"connection_class": QuickSendConnection} if url.startswith("redis://") else {}
     pool = BlockingConnectionPool.from_url(
         url, max_connections=connections, timeout=10, decode_responses=True,
         health_check_interval=10, socket_connect_timeout=2, socket_timeout=5,
-        retry=retry, retry_on_error=[ConnectionError, TimeoutError], **quick,
+        retry=retry, retry_on_error=[ConnectionError, TimeoutError],
     )  # fmt: skip
     return Redis(connection_pool=pool)
 
 
-class QuickSendConnection(Connection):
-    """A TCP connection that writes a command at once. redis-py bounds every write with
-    `asyncio.wait_for`, which on Python 3.11 is a task per command and two more turns of the
-    event loop before the command leaves. A write the socket takes whole cannot block, so only
-    one that leaves bytes behind waits, bounded by `socket_timeout` as before; failures end the
-    connection as redis-py's own send does (measured in docs/performance.md)."""
-
-    async def send_packed_command(
-        self, command: bytes | str | Iterable[bytes], check_health: bool = True
-    ) -> None:
-        if not self.is_connected:
-            await self.connect_check_health(check_health=False)
-        if check_health:  # returns at once unless a health check is due
-            await self.check_health()  # type: ignore[no-untyped-call]
-        writer = self._writer
-        if writer is None:  # not connected after all: redis-py's path says why
-            await super().send_packed_command(command, check_health=False)
-            return
-        if isinstance(command, str):
-            command = command.encode()
-        if isinstance(command, bytes):
-            command = [command]
-        try:
-            writer.writelines(command)
-            if writer.transport.get_write_buffer_size():
-                await asyncio.wait_for(writer.drain(), self.socket_timeout)
-        except builtins.TimeoutError as exc:  # redis's TimeoutError shadows the name
-            await self.disconnect(nowait=True)
-            raise TimeoutError("Timeout writing to socket") from exc
-        except OSError as exc:
-            await self.disconnect(nowait=True)
-            raise ConnectionError(f"Error while writing to socket: {exc}") from exc
-        except BaseException:  # cancelled mid-write: what was sent is unknown
-            await self.disconnect(nowait=True)
-            raise
-
-
 def lane_for(redis: Redis) -> Lane | None:
-    """A lane (store/lane.py) to the Redis of command client `redis`, if that is one Redis
-    over plain TCP; else None (TLS, unix sockets, Sentinel and Cluster keep redis-py's path)."""
-    kwargs = _plain_tcp(redis, QuickSendConnection)
-    if kwargs is None:
+    """A lane (store/lane.py) to the Redis of `redis`, if that is a server process's command
+    client (`command_client`) of one Redis over plain TCP; else None (TLS, unix sockets,
+    Sentinel and Cluster keep redis-py's path, as do short-lived clients)."""
+    kwargs = _plain_tcp(redis)
+    if kwargs is None or not isinstance(redis.connection_pool, BlockingConnectionPool):
         return None
     return Lane(
         kwargs.get("host", "localhost"), int(kwargs.get("port", 6379)), int(kwargs.get("db", 0)),
@@ -242,7 +203,7 @@ def lane_for(redis: Redis) -> Lane | None:
 def subscriber_for(redis: Redis) -> RawPubSub | None:
     """A subscriber (store/subscriber.py) to the Redis of bus client `redis`, if that is one
     Redis over plain TCP; else None (the bus uses redis-py's PubSub)."""
-    kwargs = _plain_tcp(redis, Connection)
+    kwargs = _plain_tcp(redis)
     if kwargs is None:
         return None
     return RawPubSub(
@@ -251,11 +212,11 @@ def subscriber_for(redis: Redis) -> RawPubSub | None:
     )  # fmt: skip
 
 
-def _plain_tcp(redis: Redis, connection_class: type[Connection]) -> dict[str, Any] | None:
-    """The connection settings of `redis` if its connections are exactly `connection_class`
-    (a subclass is something else: TLS, unix sockets, Sentinel's)."""
+def _plain_tcp(redis: Redis) -> dict[str, Any] | None:
+    """The connection settings of `redis` if it talks to one Redis over plain TCP (its
+    connections are redis-py's `Connection` itself, not TLS's, unix sockets' or Sentinel's)."""
     pool = getattr(redis, "connection_pool", None)
-    if pool is None or pool.connection_class is not connection_class:
+    if pool is None or pool.connection_class is not Connection:
         return None
     kwargs: dict[str, Any] = pool.connection_kwargs
     return kwargs

@@ -33,7 +33,6 @@ from redis.exceptions import (
     MovedError,
     NoScriptError,
     RedisClusterException,
-    ResponseError,
     TimeoutError,
     TryAgainError,
 )
@@ -157,12 +156,6 @@ class Scripts:
         error of that call, in order. A call refused NOSCRIPT (a restarted Redis) did not run:
         the script is loaded and those calls made again."""
         script = self._scripts[name]
-        if len(calls) == 1:  # a pipeline of one costs more than the call (a quiet tick)
-            keys, args = calls[0]
-            try:
-                return [await script(keys=keys, args=args)]  # reloads after NOSCRIPT itself
-            except ResponseError as exc:  # the call's own error (Redis answered)
-                return [exc]
         results: list[Any] = [None] * len(calls)
         todo = list(range(len(calls)))
         for attempt in (1, 2):
