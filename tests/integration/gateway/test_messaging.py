@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import orjson
 from redis.asyncio import Redis
 
 from chatserver.client import Client
@@ -22,8 +23,6 @@ from tests.integration.world import (
 
 async def _stream_texts(redis: Redis, conversation_id: str) -> list[tuple[str, str]]:
     rows = await redis.xrange(keys.transcript(conversation_id))
-    import orjson
-
     entries = [(i, orjson.loads(f["e"])) for i, f in rows]
     return [(i, e["text"]) for i, e in entries if e["kind"] == "message"]
 
@@ -323,8 +322,6 @@ async def test_a_starts_text_is_stored_before_an_agent_is_given_the_chat(
     redis: Redis, site_key: str, server: ServerProcess
 ) -> None:
     """The agent gets the question with the chat, and closing it at once cannot refuse it."""
-    import orjson
-
     site = await make_site(redis, site_key)
     await make_agent(redis, site, f"{site_key}-ann")
     agent = await agent_client(server, f"{site_key}-ann")

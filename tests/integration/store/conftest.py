@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-from collections.abc import Awaitable, Callable, Mapping
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 
 import pytest
@@ -185,3 +186,18 @@ def shop_factory(store: Store, site_key: str) -> ShopFactory:
 async def shop(shop_factory: ShopFactory) -> Shop:
     """A site with departments sales and support; ann and bob serve sales, capacity 3."""
     return await shop_factory()
+
+
+ACCOUNT_PASSWORD = "a secret"
+
+
+@pytest.fixture
+async def redis_account(redis: Redis) -> AsyncIterator[str]:
+    """A Redis account (ACL user, password ACCOUNT_PASSWORD, every key, channel and command) of
+    this test alone on the session's Redis: connecting as someone, and with a wrong password."""
+    user = "acct-" + uuid.uuid4().hex[:8]
+    await redis.execute_command(
+        "ACL", "SETUSER", user, "on", f">{ACCOUNT_PASSWORD}", "~*", "&*", "+@all"
+    )
+    yield user
+    await redis.acl_deluser(user)

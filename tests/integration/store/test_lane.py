@@ -21,6 +21,7 @@ from chatserver.store.embedded import EmbeddedRedis
 from chatserver.store.lane import Lane
 from chatserver.store.scripts import Scripts
 from chatserver.store.transcripts import Transcripts
+from tests.integration.store.conftest import ACCOUNT_PASSWORD
 
 
 def _key() -> str:
@@ -127,25 +128,21 @@ async def test_a_redis_that_stops_answering_fails_every_waiting_caller_in_time()
 
 
 async def test_the_database_and_the_account_of_the_url_are_used(
-    redis_server: EmbeddedRedis, redis: Redis
+    redis_server: EmbeddedRedis, redis: Redis, redis_account: str
 ) -> None:
-    user, key = "lane-" + uuid.uuid4().hex[:8], _key()
-    await redis.execute_command("ACL", "SETUSER", user, "on", ">a secret", "~*", "+@all")
+    key = _key()
     host, port = redis_server.url.removeprefix("redis://").split("/")[0].split(":")
-    try:
-        lane = Lane(host, int(port), db=3, username=user, password="a secret")
-        await lane.execute("SET", key, "in db 3")
-        await lane.aclose()
-        in_db_3 = Redis(host=host, port=int(port), db=3, decode_responses=True)
-        assert await in_db_3.get(key) == "in db 3"
-        assert await redis.get(key) is None
-        await in_db_3.aclose()
-        wrong = Lane(host, int(port), username=user, password="not it")
-        with pytest.raises(AuthenticationError):
-            await wrong.execute("GET", key)
-        await wrong.aclose()
-    finally:
-        await redis.acl_deluser(user)
+    lane = Lane(host, int(port), db=3, username=redis_account, password=ACCOUNT_PASSWORD)
+    await lane.execute("SET", key, "in db 3")
+    await lane.aclose()
+    in_db_3 = Redis(host=host, port=int(port), db=3, decode_responses=True)
+    assert await in_db_3.get(key) == "in db 3"
+    assert await redis.get(key) is None
+    await in_db_3.aclose()
+    wrong = Lane(host, int(port), username=redis_account, password="not it")
+    with pytest.raises(AuthenticationError):
+        await wrong.execute("GET", key)
+    await wrong.aclose()
 
 
 async def test_scripts_on_the_lane_are_loaded_again_after_a_flush(

@@ -14,6 +14,7 @@ from chatserver.store import clients
 from chatserver.store.embedded import EmbeddedRedis
 from chatserver.store.subscriber import RawPubSub
 from tests.conftest import scaled
+from tests.integration.store.conftest import ACCOUNT_PASSWORD
 
 
 def _channel() -> str:
@@ -83,21 +84,19 @@ async def test_a_killed_connection_is_an_error_for_the_bus(
 
 
 async def test_the_account_is_used_and_a_wrong_password_refused(
-    redis_server: EmbeddedRedis, redis: Redis
+    redis_server: EmbeddedRedis, redis_account: str
 ) -> None:
-    user, channel = "sub-" + uuid.uuid4().hex[:8], _channel()
-    await redis.execute_command("ACL", "SETUSER", user, "on", ">a secret", "&*", "+@all")
-    try:
-        subscriber = RawPubSub(*_address(redis_server), username=user, password="a secret")
-        await subscriber.subscribe(channel)
-        assert (await subscriber.get_message(timeout=scaled(5)) or {})["type"] == "subscribe"
-        await subscriber.aclose()
-        wrong = RawPubSub(*_address(redis_server), username=user, password="not it")
-        with pytest.raises(AuthenticationError):
-            await wrong.subscribe(channel)
-        await wrong.aclose()
-    finally:
-        await redis.acl_deluser(user)
+    channel = _channel()
+    subscriber = RawPubSub(
+        *_address(redis_server), username=redis_account, password=ACCOUNT_PASSWORD
+    )
+    await subscriber.subscribe(channel)
+    assert (await subscriber.get_message(timeout=scaled(5)) or {})["type"] == "subscribe"
+    await subscriber.aclose()
+    wrong = RawPubSub(*_address(redis_server), username=redis_account, password="not it")
+    with pytest.raises(AuthenticationError):
+        await wrong.subscribe(channel)
+    await wrong.aclose()
 
 
 def _password(server: EmbeddedRedis) -> str | None:
